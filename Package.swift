@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+//
+// The Swift half of ngx_http_auth_jwt_module: a pure core (JWTCore), a thin C bridge (AuthJWT, the only
+// code that touches C pointers, built as the static archive the nginx module links), and jwtctl.
+import PackageDescription
+
+let package = Package(
+    name: "nginx-auth-jwt",
+    products: [
+        .library(name: "AuthJWT", type: .static, targets: ["AuthJWT"]),
+        .executable(name: "jwtctl", targets: ["jwtctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // The hand-written C ABI header: the single source of truth for the module/core boundary.
+        .target(name: "CAuthJWT"),
+        .target(
+            name: "JWTCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "AuthJWT",
+            dependencies: ["CAuthJWT", "JWTCore"],
+            swiftSettings: [.enableExperimentalFeature("CImplementation")]
+        ),
+        .executableTarget(
+            name: "jwtctl",
+            dependencies: [
+                "JWTCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "JWTCoreTests", dependencies: ["JWTCore"]),
+    ]
+)

@@ -1,0 +1,173 @@
+/*
+ * ajwt.h: the C ABI of the Swift JWT core (libAuthJWT.a).
+ *
+ * Hand-written and the single source of truth for the boundary between the
+ * nginx module and the Swift core; the Swift side implements it with
+ * @c @implementation, so the compiler rejects any mismatch.
+ *
+ * Conventions:
+ *   - All byte strings are (pointer, length) pairs, never NUL-terminated,
+ *     and are only read during the call unless stated otherwise.
+ *   - Nothing here logs, allocates from, or keeps pointers into caller
+ *     memory after returning, except ajwt_token_t, whose spans point into
+ *     the caller's scratch buffer.
+ *   - Reason strings are static (never freed, never contain token bytes or
+ *     key material) unless a function writes into a caller buffer.
+ */
+
+#ifndef AJWT_H
+#define AJWT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+
+/* Maximum token length the core accepts; longer tokens are INVALID_TOKEN. */
+#define AJWT_MAX_TOKEN_LEN  65536
+
+/* Maximum nesting depth of JSON arrays and objects in a header or payload. */
+#define AJWT_MAX_JSON_DEPTH  32
+
+
+/* Outcome of a check; the names are the product's status codes. */
+typedef enum {
+    AJWT_OK = 0,
+    AJWT_TOKEN_MISSING,
+    AJWT_INVALID_TOKEN,
+    AJWT_TOKEN_EXPIRED,
+    AJWT_LOGGED_OUT,
+    AJWT_FINGERPRINT_MISMATCH,
+    AJWT_SESSION_IDLE_TIMEOUT,
+    AJWT_INVALID_SESSION,
+    AJWT_FORBIDDEN,
+    AJWT_SESSION_STORE_UNAVAILABLE
+} ajwt_status_t;
+
+
+/* A byte span. */
+typedef struct {
+    const uint8_t  *data;
+    size_t          len;
+} ajwt_str_t;
+
+
+/* JSON value kinds, as ajwt_json_get() reports them. */
+typedef enum {
+    AJWT_JSON_ABSENT = 0,
+    AJWT_JSON_STRING,
+    AJWT_JSON_NUMBER,
+    AJWT_JSON_TRUE,
+    AJWT_JSON_FALSE,
+    AJWT_JSON_NULL,
+    AJWT_JSON_ARRAY,
+    AJWT_JSON_OBJECT
+} ajwt_json_type_t;
+
+
+/* A verified token: spans into the caller's scratch buffer. */
+typedef struct {
+    ajwt_str_t      header;     /* decoded JOSE header, a JSON object */
+    ajwt_str_t      payload;    /* decoded claims set, a JSON object */
+} ajwt_token_t;
+
+
+/* An immutable set of verification keys, built at configuration time. */
+typedef struct ajwt_keyset_s  ajwt_keyset_t;
+
+
+/*
+ * The status code as the product spells it ("OK", "INVALID_TOKEN", ...).
+ * Static string; thread-safe.
+ */
+const char *ajwt_status_name(ajwt_status_t status);
+
+
+/*
+ * Creates an empty key set. The caller owns it and releases it with
+ * ajwt_keyset_free(). Never returns NULL.
+ */
+ajwt_keyset_t *ajwt_keyset_create(void);
+
+/*
+ * Parses a key file's contents (a JWKS, a single JWK, or one or more PEM
+ * public keys: SPKI "PUBLIC KEY" for RSA, EC P-256/384/521 and Ed25519, or
+ * PKCS#1 "RSA PUBLIC KEY") and adds every key in it to the set.
+ *
+ * Returns the number of keys added (at least 1). On any error returns -1,
+ * adds nothing, and writes a NUL-terminated reason naming the offending key
+ * (never its material) into err (errlen bytes, truncated to fit).
+ *
+ * Not thread-safe for the same set: call during configuration only.
+ */
+int ajwt_keyset_add(ajwt_keyset_t *ks, const uint8_t *data, size_t len,
+    char *err, size_t errlen);
+
+/* Number of keys in the set. Thread-safe. */
+size_t ajwt_keyset_count(const ajwt_keyset_t *ks);
+
+/* Releases a set created by ajwt_keyset_create(). NULL is ignored. */
+void ajwt_keyset_free(ajwt_keyset_t *ks);
+
+
+/*
+ * Size of the scratch buffer ajwt_verify() needs for a token of token_len
+ * bytes (room for the decoded header, payload and signature).
+ */
+size_t ajwt_scratch_size(size_t token_len);
+
+/*
+ * Verifies a compact JWS: strict parse, signature against the key set
+ * (selected by "kid" when the token names one, bound to key type and JWK
+ * "alg"), then "exp" and "nbf" against now (seconds since the Epoch) with
+ * leeway seconds of tolerance.
+ *
+ * scratch must hold ajwt_scratch_size(token_len) bytes; on AJWT_OK, *out
+ * holds spans into it that stay valid as long as scratch does.
+ *
+ * Returns AJWT_OK, AJWT_INVALID_TOKEN or AJWT_TOKEN_EXPIRED; *reason is set
+ * to a static string explaining a rejection (NULL on success).
+ *
+ * Reentrant and thread-safe; ks is only read.
+ */
+ajwt_status_t ajwt_verify(const ajwt_keyset_t *ks,
+    const uint8_t *token, size_t token_len,
+    uint8_t *scratch, size_t scratch_len,
+    int64_t now, int64_t leeway,
+    ajwt_token_t *out, const char **reason);
+
+
+/*
+ * Finds the value at path (npath member names, outermost first) in json,
+ * which must be a document ajwt_verify() accepted (a header or a payload).
+ * With ignore_case, names match ignoring ASCII case, an exact match winning
+ * over a case-insensitive one; otherwise they match exactly (after JSON
+ * unescaping).
+ *
+ * Returns the value's kind, or AJWT_JSON_ABSENT. *raw is set to the value's
+ * bytes inside json: for a string, the contents between the quotes, still
+ * escaped (see ajwt_json_unescape()); otherwise the value's JSON text.
+ *
+ * Reentrant and thread-safe.
+ */
+ajwt_json_type_t ajwt_json_get(ajwt_str_t json, const ajwt_str_t *path,
+    size_t npath, int ignore_case, ajwt_str_t *raw);
+
+/*
+ * Decodes the escaped contents of a JSON string (as ajwt_json_get()
+ * returned them) into out, which must hold raw.len bytes (unescaping never
+ * grows a string). Returns the number of bytes written (UTF-8).
+ *
+ * Reentrant and thread-safe.
+ */
+size_t ajwt_json_unescape(ajwt_str_t raw, uint8_t *out);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AJWT_H */
