@@ -32,7 +32,8 @@ let package = Package(
         .executableTarget(
             name: "jwtctl",
             dependencies: [
-                "JWTCore",
+                "CAuthJWT",
+                "AuthJWT",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,0 +1,104 @@
+# The build entry point.
+#
+#   make run    build the module and start the demo nginx on 127.0.0.1
+#   make stop   stop the demo
+#   make test   build everything and run all the tests (Swift + nginx)
+#
+# The Swift core is built by SwiftPM; the nginx module by nginx's own build
+# system, configured from Debian's nginx-dev with the packaged nginx's exact
+# flags, so that Debian's nginx accepts it with load_module.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+SWIFT       ?= swift
+NGINX       ?= /usr/sbin/nginx
+NGINX_SRC   ?= /usr/share/nginx/src
+DEMO_PORT   ?= 8080
+
+BUILD       := $(CURDIR)/build
+SWIFT_OUT   := $(CURDIR)/.build/release
+MODULE      := $(BUILD)/nginx/ngx_http_auth_jwt_module.so
+JWTCTL      := $(SWIFT_OUT)/jwtctl
+DEMO        := $(BUILD)/demo
+
+# Debian packages the build and the tests need.
+DEB_PACKAGES := nginx nginx-dev libcrypt-jwt-perl openssl curl
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# The static Swift runtime, from the toolchain that runs `swift`.
+SWIFT_USR    := $(shell dirname "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")")
+SWIFT_STATIC := $(SWIFT_USR)/lib/swift_static/linux
+SWIFT_RTLIBS := FoundationEssentials _FoundationCShims _FoundationCollections \
+                swift_StringProcessing swift_RegexParser swiftSynchronization \
+                swiftDispatch swiftGlibc swift_Concurrency swiftCore dispatch \
+                BlocksRuntime
+
+# swiftrt.o registers the image's Swift metadata: without it the first
+# Swift call crashes. --exclude-libs keeps the .so exporting only the
+# module (nginx dlopens it RTLD_GLOBAL); nodelete because the Swift runtime
+# cannot be unloaded on reload.
+NGX_AUTH_JWT_LIBS := -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
+    $(SWIFT_STATIC)/$(shell uname -m)/swiftrt.o \
+    -Wl,--start-group $(SWIFT_OUT)/libAuthJWT.a \
+    $(foreach l,$(SWIFT_RTLIBS),$(SWIFT_STATIC)/lib$(l).a) -Wl,--end-group \
+    -lstdc++ -lm -ldl -lpthread -lutil
+
+# Debian builds its nginx modules with these flags.
+CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
+          $(shell dpkg-buildflags --get CPPFLAGS 2>/dev/null)
+LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
+
+.PHONY: all deps swift module test test-swift test-nginx run stop clean
+
+all: module
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+swift: deps
+	$(SWIFT) build -c release
+
+$(BUILD)/nginx/Makefile: nginx-module/config | deps
+	mkdir -p $(BUILD)
+	source $(NGINX_SRC)/conf_flags && cd $(NGINX_SRC) && \
+	NGX_AUTH_JWT_LIBS="$(NGX_AUTH_JWT_LIBS)" ./configure \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --with-cc-opt="$(CC_OPT)" --with-ld-opt="$(LD_OPT)" \
+	    --add-dynamic-module=$(CURDIR)/nginx-module \
+	    --builddir=$(BUILD)/nginx >$(BUILD)/configure.log \
+	|| { tail -20 $(BUILD)/configure.log; exit 1; }
+
+# nginx's Makefile does not know the Swift archive: relink when it changes.
+module: swift $(BUILD)/nginx/Makefile
+	@[ $(MODULE) -nt $(SWIFT_OUT)/libAuthJWT.a ] || rm -f $(MODULE)
+	$(MAKE) -s -f $(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
+	@echo "built $(MODULE)"
+
+test: test-swift test-nginx
+
+test-swift: deps
+	$(SWIFT) test
+
+test-nginx: module
+	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_MODULE=$(MODULE) JWTCTL=$(JWTCTL) \
+	    prove -r nginx-module/t
+
+run: module
+	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
+	    "$(DEMO)" "$(DEMO_PORT)"
+
+stop:
+	@$(CURDIR)/conf/demo.sh stop "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
+	    "$(DEMO)" "$(DEMO_PORT)"
+
+clean:
+	rm -rf $(BUILD) .build

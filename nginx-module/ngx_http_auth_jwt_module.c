@@ -1,0 +1,1175 @@
+
+/*
+ * Copyright (C) The nginx-auth-jwt authors
+ *
+ * Validates JSON Web Tokens in the access phase. The validation logic is
+ * the Swift core behind ajwt.h; this file is the nginx shell around it:
+ * directives, the access handler, the variables and the JSON rejection body.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ajwt.h>
+
+
+#define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE  (1024 * 1024)
+
+#define NGX_HTTP_AUTH_JWT_CLAIMS        0
+#define NGX_HTTP_AUTH_JWT_HEADER        1
+
+
+typedef struct {
+    ngx_array_t                 *values;     /* of ngx_http_complex_value_t */
+    ngx_uint_t                   status;     /* 401 or 403 */
+} ngx_http_auth_jwt_require_t;
+
+
+typedef struct {
+    ngx_http_complex_value_t    *realm;      /* NULL: auth_jwt off */
+    ngx_http_complex_value_t    *token;      /* NULL: Authorization header */
+    ajwt_keyset_t               *keys;
+    ngx_array_t                 *require;    /* of ngx_http_auth_jwt_require_t */
+    time_t                       leeway;
+} ngx_http_auth_jwt_loc_conf_t;
+
+
+typedef struct {
+    ajwt_token_t                 token;
+    ajwt_status_t                status;
+    unsigned                     verified:1;
+    unsigned                     json_body:1;
+} ngx_http_auth_jwt_ctx_t;
+
+
+/* the member path of an auth_jwt_claim_set or auth_jwt_header_set variable */
+typedef struct {
+    ajwt_str_t                  *names;
+    ngx_uint_t                   nnames;
+    ngx_uint_t                   part;       /* NGX_HTTP_AUTH_JWT_CLAIMS... */
+} ngx_http_auth_jwt_path_t;
+
+
+static ngx_int_t ngx_http_auth_jwt_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_str_t *token);
+static ngx_int_t ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ajwt_status_t *status);
+static ngx_int_t ngx_http_auth_jwt_reject(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
+    ajwt_status_t status, const char *reason, ngx_uint_t presented);
+static ngx_uint_t ngx_http_auth_jwt_http_status(ajwt_status_t status);
+static ngx_http_auth_jwt_ctx_t *ngx_http_auth_jwt_get_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_auth_jwt_ctx_cleanup(void *data);
+
+static ngx_int_t ngx_http_auth_jwt_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_auth_jwt_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+static ngx_int_t ngx_http_auth_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwt_header_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_uint_t part, ajwt_str_t *names,
+    ngx_uint_t nnames, ngx_uint_t ignore_case);
+static ngx_int_t ngx_http_auth_jwt_payload_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwt_set_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, u_char *data, size_t len);
+
+static ngx_int_t ngx_http_auth_jwt_add_variables(ngx_conf_t *cf);
+static void *ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_auth_jwt_init(ngx_conf_t *cf);
+static void ngx_http_auth_jwt_keys_cleanup(void *data);
+
+static char *ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_command_t  ngx_http_auth_jwt_commands[] = {
+
+    { ngx_string("auth_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE12,
+      ngx_http_auth_jwt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("auth_jwt_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_key_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("auth_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, leeway),
+      NULL },
+
+    { ngx_string("auth_jwt_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_1MORE,
+      ngx_http_auth_jwt_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("auth_jwt_claim_set"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_auth_jwt_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_AUTH_JWT_CLAIMS,               /* the part the path is in */
+      NULL },
+
+    { ngx_string("auth_jwt_header_set"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_auth_jwt_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_AUTH_JWT_HEADER,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_auth_jwt_module_ctx = {
+    ngx_http_auth_jwt_add_variables,       /* preconfiguration */
+    ngx_http_auth_jwt_init,                /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_auth_jwt_create_loc_conf,     /* create location configuration */
+    ngx_http_auth_jwt_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_auth_jwt_module = {
+    NGX_MODULE_V1,
+    &ngx_http_auth_jwt_module_ctx,         /* module context */
+    ngx_http_auth_jwt_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_auth_jwt_vars[] = {
+
+    { ngx_string("jwt_claim_"), NULL,
+      ngx_http_auth_jwt_claim_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("jwt_header_"), NULL,
+      ngx_http_auth_jwt_header_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("jwt_payload"), NULL,
+      ngx_http_auth_jwt_payload_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("jwt_auth_status"), NULL,
+      ngx_http_auth_jwt_status_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+static ngx_int_t
+ngx_http_auth_jwt_handler(ngx_http_request_t *r)
+{
+    u_char                        *scratch;
+    size_t                         size;
+    ngx_str_t                      token;
+    const char                    *reason;
+    ajwt_status_t                  status;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_auth_jwt_ctx_t       *ctx;
+    ngx_http_auth_jwt_loc_conf_t  *ajlcf;
+
+    ajlcf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwt_module);
+
+    if (ajlcf->realm == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_auth_jwt_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the cleanup keeps ctx findable after an internal redirect (error_page) */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_auth_jwt_ctx_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_auth_jwt_module);
+
+    if (ngx_http_auth_jwt_get_token(r, ajlcf, &token) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (token.len == 0) {
+        return ngx_http_auth_jwt_reject(r, ajlcf, ctx, AJWT_TOKEN_MISSING,
+                                        "no token in the request", 0);
+    }
+
+    size = ajwt_scratch_size(token.len);
+
+    scratch = ngx_pnalloc(r->pool, size);
+    if (scratch == NULL) {
+        return NGX_ERROR;
+    }
+
+    status = ajwt_verify(ajlcf->keys, token.data, token.len, scratch, size,
+                         ngx_time(), ajlcf->leeway, &ctx->token, &reason);
+
+    if (status != AJWT_OK) {
+        return ngx_http_auth_jwt_reject(r, ajlcf, ctx, status, reason, 1);
+    }
+
+    /* claims stay readable (for logging) even if a requirement fails */
+    ctx->verified = 1;
+
+    if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (status != AJWT_OK) {
+        return ngx_http_auth_jwt_reject(r, ajlcf, ctx, status,
+                                        "auth_jwt_require failed", 1);
+    }
+
+    ctx->status = AJWT_OK;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_str_t *token)
+{
+    u_char  *p, *last;
+
+    if (ajlcf->token) {
+        return ngx_http_complex_value(r, ajlcf->token, token);
+    }
+
+    ngx_str_null(token);
+
+    if (r->headers_in.authorization == NULL) {
+        return NGX_OK;
+    }
+
+    p = r->headers_in.authorization->value.data;
+    last = p + r->headers_in.authorization->value.len;
+
+    if (last - p < (ssize_t) sizeof("Bearer ") - 1
+        || ngx_strncasecmp(p, (u_char *) "Bearer ", sizeof("Bearer ") - 1)
+           != 0)
+    {
+        return NGX_OK;
+    }
+
+    p += sizeof("Bearer ") - 1;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    token->data = p;
+    token->len = last - p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ajwt_status_t *status)
+{
+    ngx_str_t                     value;
+    ngx_uint_t                    i, j;
+    ngx_http_complex_value_t     *cv;
+    ngx_http_auth_jwt_require_t  *rq;
+
+    *status = AJWT_OK;
+
+    if (ajlcf->require == NULL) {
+        return NGX_OK;
+    }
+
+    rq = ajlcf->require->elts;
+
+    for (i = 0; i < ajlcf->require->nelts; i++) {
+
+        cv = rq[i].values->elts;
+
+        for (j = 0; j < rq[i].values->nelts; j++) {
+
+            if (ngx_http_complex_value(r, &cv[j], &value) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (value.len == 0 || (value.len == 1 && value.data[0] == '0')) {
+                *status = (rq[i].status == NGX_HTTP_FORBIDDEN)
+                          ? AJWT_FORBIDDEN : AJWT_INVALID_TOKEN;
+                return NGX_OK;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_reject(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
+    ajwt_status_t status, const char *reason, ngx_uint_t presented)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t         realm;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    ctx->status = status;
+
+    /* reasons are static strings from the core: never token bytes or keys */
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "auth_jwt: %s: %s", ajwt_status_name(status), reason);
+
+    if (status == AJWT_FORBIDDEN) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    if (ngx_http_complex_value(r, ajlcf->realm, &realm) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    len = sizeof("Bearer realm=\"\"") - 1 + realm.len;
+
+    for (i = 0; i < realm.len; i++) {
+        if (realm.data[i] == '"' || realm.data[i] == '\\') {
+            len++;
+        }
+    }
+
+    if (presented) {
+        len += sizeof(", error=\"invalid_token\"") - 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, "Bearer realm=\"", sizeof("Bearer realm=\"") - 1);
+
+    /* realm is a quoted-string (RFC 9110): escape its quotes */
+
+    for (i = 0; i < realm.len; i++) {
+        if (realm.data[i] == '"' || realm.data[i] == '\\') {
+            *p++ = '\\';
+        }
+
+        *p++ = realm.data[i];
+    }
+
+    *p++ = '"';
+
+    if (presented) {
+        p = ngx_cpymem(p, ", error=\"invalid_token\"",
+                       sizeof(", error=\"invalid_token\"") - 1);
+    }
+
+    h->value.len = p - h->value.data;
+
+    r->headers_out.www_authenticate = h;
+
+    return ngx_http_auth_jwt_http_status(status);
+}
+
+
+static ngx_uint_t
+ngx_http_auth_jwt_http_status(ajwt_status_t status)
+{
+    switch (status) {
+
+    case AJWT_OK:
+        return NGX_HTTP_OK;
+
+    case AJWT_FORBIDDEN:
+        return NGX_HTTP_FORBIDDEN;
+
+    case AJWT_SESSION_STORE_UNAVAILABLE:
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    default:
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+}
+
+
+static ngx_http_auth_jwt_ctx_t *
+ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
+
+    if (ctx || !r->internal) {
+        return ctx;
+    }
+
+    /*
+     * an internal redirect (error_page) or a subrequest (which shares the
+     * main request's pool) finds the last verdict through its cleanup,
+     * as the realip module does
+     */
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_auth_jwt_ctx_cleanup) {
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_auth_jwt_ctx_cleanup(void *data)
+{
+    /* nothing to free: the cleanup only marks where ctx is */
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    /*
+     * Our rejections return a status code, as nginx's own access modules
+     * do, so that "satisfy", "auth_delay" and "error_page" keep working;
+     * when nginx then sends its built-in page for it, the body becomes the
+     * JSON one. An error_page redirect clears the ctx, so its page is
+     * left alone.
+     */
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
+
+    if (ctx == NULL
+        || ctx->status == AJWT_OK
+        || r->err_status != ngx_http_auth_jwt_http_status(ctx->status))
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->json_body = 1;
+
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    r->headers_out.content_length_n = sizeof("{\"status\":\"\"}") - 1
+                                      + ngx_strlen(ajwt_status_name(
+                                                                ctx->status));
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    size_t                    len;
+    ngx_buf_t                *b;
+    ngx_uint_t                last;
+    ngx_chain_t              *cl, out;
+    const char               *name;
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
+
+    if (ctx == NULL || !ctx->json_body) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* swallow nginx's page, send ours where it ends */
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+
+        if (cl->buf->last_buf || cl->buf->last_in_chain) {
+            last = 1;
+        }
+    }
+
+    if (!last) {
+        return NGX_OK;
+    }
+
+    ctx->json_body = 0;
+
+    name = ajwt_status_name(ctx->status);
+    len = sizeof("{\"status\":\"\"}") - 1 + ngx_strlen(name);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->pos, "{\"status\":\"%s\"}", name);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t   *name = (ngx_str_t *) data;
+    ajwt_str_t   member;
+
+    /* nginx lowercases variable names: match claim names ignoring case */
+
+    member.data = name->data + sizeof("jwt_claim_") - 1;
+    member.len = name->len - (sizeof("jwt_claim_") - 1);
+
+    return ngx_http_auth_jwt_json_value(r, v, NGX_HTTP_AUTH_JWT_CLAIMS,
+                                        &member, 1, 1);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_header_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t   *name = (ngx_str_t *) data;
+    ajwt_str_t   member;
+
+    member.data = name->data + sizeof("jwt_header_") - 1;
+    member.len = name->len - (sizeof("jwt_header_") - 1);
+
+    return ngx_http_auth_jwt_json_value(r, v, NGX_HTTP_AUTH_JWT_HEADER,
+                                        &member, 1, 1);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_auth_jwt_path_t  *path = (ngx_http_auth_jwt_path_t *) data;
+
+    return ngx_http_auth_jwt_json_value(r, v, path->part, path->names,
+                                        path->nnames, 0);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_uint_t part, ajwt_str_t *names,
+    ngx_uint_t nnames, ngx_uint_t ignore_case)
+{
+    u_char                   *p;
+    size_t                    len;
+    ajwt_str_t                json, raw;
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_auth_jwt_get_ctx(r);
+
+    if (ctx == NULL || !ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    json = (part == NGX_HTTP_AUTH_JWT_HEADER) ? ctx->token.header
+                                              : ctx->token.payload;
+
+    switch (ajwt_json_get(json, names, nnames, ignore_case, &raw)) {
+
+    case AJWT_JSON_ABSENT:
+    case AJWT_JSON_NULL:
+        v->not_found = 1;
+        return NGX_OK;
+
+    case AJWT_JSON_STRING:
+        p = ngx_pnalloc(r->pool, raw.len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ajwt_json_unescape(raw, p);
+        break;
+
+    default:
+        /* numbers and booleans as text, arrays and objects as JSON */
+        p = (u_char *) raw.data;
+        len = raw.len;
+    }
+
+    return ngx_http_auth_jwt_set_value(r, v, p, len);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_payload_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_auth_jwt_get_ctx(r);
+
+    if (ctx == NULL || !ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    return ngx_http_auth_jwt_set_value(r, v, (u_char *) ctx->token.payload.data,
+                                       ctx->token.payload.len);
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char               *name;
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_auth_jwt_get_ctx(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    name = ajwt_status_name(ctx->status);
+
+    return ngx_http_auth_jwt_set_value(r, v, (u_char *) name,
+                                       ngx_strlen(name));
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_set_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, u_char *data, size_t len)
+{
+    u_char  *p;
+    size_t   i;
+
+    /*
+     * Values go into upstream headers and logs: control characters
+     * (escaped newlines in a claim, whitespace in raw JSON) become spaces,
+     * so that no value can split a header line.
+     */
+
+    for (i = 0; i < len; i++) {
+        if (data[i] < 0x20 || data[i] == 0x7f) {
+            break;
+        }
+    }
+
+    if (i < len) {
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < len; i++) {
+            p[i] = (data[i] < 0x20 || data[i] == 0x7f) ? ' ' : data[i];
+        }
+
+        data = p;
+    }
+
+    v->data = data;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_auth_jwt_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_auth_jwt_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_auth_jwt_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->token = NULL;
+     */
+
+    conf->realm = NGX_CONF_UNSET_PTR;
+    conf->keys = NGX_CONF_UNSET_PTR;
+    conf->require = NGX_CONF_UNSET_PTR;
+    conf->leeway = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_auth_jwt_loc_conf_t  *prev = parent;
+    ngx_http_auth_jwt_loc_conf_t  *conf = child;
+
+    /* the token source is a parameter of auth_jwt: inherited with it */
+
+    if (conf->realm == NGX_CONF_UNSET_PTR) {
+        conf->realm = (prev->realm == NGX_CONF_UNSET_PTR) ? NULL
+                                                          : prev->realm;
+        conf->token = prev->token;
+    }
+
+    ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
+    ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
+
+    /* never skip the signature check for want of a key */
+
+    if (conf->realm && conf->keys == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"auth_jwt\" is enabled but no "
+                           "\"auth_jwt_key_file\" is configured for it");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_auth_jwt_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_auth_jwt_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_auth_jwt_body_filter;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_auth_jwt_keys_cleanup(void *data)
+{
+    ajwt_keyset_free(data);
+}
+
+
+static char *
+ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    ngx_str_t                         *value, token;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (ajlcf->realm != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts != 2) {
+            return "takes no parameters with \"off\"";
+        }
+
+        ajlcf->realm = NULL;
+        return NGX_CONF_OK;
+    }
+
+    ajlcf->realm = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (ajlcf->realm == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = ajlcf->realm;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[2].data, "token=", 6) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    token.data = value[2].data + 6;
+    token.len = value[2].len - 6;
+
+    if (token.len < 2 || token.data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"token=\" must name a variable, "
+                           "as in \"token=$http_x_auth_token\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ajlcf->token = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (ajlcf->token == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &token;
+    ccv.complex_value = ajlcf->token;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    u_char               *data;
+    char                  err[256];
+    off_t                 size;
+    ssize_t               n;
+    ngx_fd_t              fd;
+    ngx_str_t            *value, name;
+    ngx_file_info_t       fi;
+    ngx_pool_cleanup_t   *cln;
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    data = NULL;
+    size = 0;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", name.data);
+        goto failed;
+    }
+
+    size = ngx_file_size(&fi);
+
+    if (size > NGX_HTTP_AUTH_JWT_MAX_KEY_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "key file \"%s\" is larger than %d bytes",
+                           name.data, NGX_HTTP_AUTH_JWT_MAX_KEY_FILE);
+        goto failed;
+    }
+
+    data = ngx_pnalloc(cf->temp_pool, size + 1);
+    if (data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, data, size);
+
+    if (n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
+                           ngx_read_fd_n " \"%s\" failed", name.data);
+        goto failed;
+    }
+
+    ngx_close_file(fd);
+
+    if (ajlcf->keys == NGX_CONF_UNSET_PTR) {
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            ngx_explicit_memzero(data, size);
+            return NGX_CONF_ERROR;
+        }
+
+        ajlcf->keys = ajwt_keyset_create();
+
+        cln->handler = ngx_http_auth_jwt_keys_cleanup;
+        cln->data = ajlcf->keys;
+    }
+
+    n = ajwt_keyset_add(ajlcf->keys, data, size, err, sizeof(err));
+
+    /* the file may hold HMAC secrets: leave no copy behind */
+    ngx_explicit_memzero(data, size);
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid key file \"%s\": %s", name.data, err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+failed:
+
+    if (data) {
+        ngx_explicit_memzero(data, size);
+    }
+
+    ngx_close_file(fd);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i, n;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_auth_jwt_require_t       *rq;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (ajlcf->require == NGX_CONF_UNSET_PTR) {
+        ajlcf->require = ngx_array_create(cf->pool, 2,
+                                          sizeof(ngx_http_auth_jwt_require_t));
+        if (ajlcf->require == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rq = ngx_array_push(ajlcf->require);
+    if (rq == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    n = cf->args->nelts - 1;
+
+    rq->status = NGX_HTTP_UNAUTHORIZED;
+
+    if (ngx_strncmp(value[n].data, "error=", 6) == 0) {
+
+        if (ngx_strcmp(value[n].data, "error=401") == 0) {
+            rq->status = NGX_HTTP_UNAUTHORIZED;
+
+        } else if (ngx_strcmp(value[n].data, "error=403") == 0) {
+            rq->status = NGX_HTTP_FORBIDDEN;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": only 401 and 403 are allowed",
+                               &value[n]);
+            return NGX_CONF_ERROR;
+        }
+
+        n--;
+    }
+
+    if (n == 0) {
+        return "needs at least one value";
+    }
+
+    rq->values = ngx_array_create(cf->pool, n,
+                                  sizeof(ngx_http_complex_value_t));
+    if (rq->values == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i <= n; i++) {
+        cv = ngx_array_push(rq->values);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t                 *value, name;
+    ngx_uint_t                 i;
+    ngx_http_variable_t       *v;
+    ngx_http_auth_jwt_path_t  *path;
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (name.len < 2 || name.data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid variable name \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    name.len--;
+    name.data++;
+
+    v = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (v == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path = ngx_palloc(cf->pool, sizeof(ngx_http_auth_jwt_path_t));
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path->part = cmd->offset;
+    path->nnames = cf->args->nelts - 2;
+
+    path->names = ngx_palloc(cf->pool, path->nnames * sizeof(ajwt_str_t));
+    if (path->names == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < path->nnames; i++) {
+        path->names[i].data = value[i + 2].data;
+        path->names[i].len = value[i + 2].len;
+    }
+
+    v->get_handler = ngx_http_auth_jwt_path_variable;
+    v->data = (uintptr_t) path;
+
+    return NGX_CONF_OK;
+}
