@@ -25,6 +25,12 @@ sign() {
     "$jwtctl" sign --key "$dir/keys.json" <<<"$1"
 }
 
+# The token with its last signature character changed.
+tamper() {
+    local last=${1: -1}
+    printf '%s%s' "${1%?}" "$([ "$last" = A ] && echo B || echo A)"
+}
+
 show() {
     local label=$1; shift
     printf '%-44s -> %s\n' "$label" \
@@ -67,7 +73,7 @@ What it answers:
 INFO
     show "valid token" "$url/api/hello" -H "X-AUTH-TOKEN: $user"
     show "no token" "$url/api/hello"
-    show "tampered token" "$url/api/hello" -H "X-AUTH-TOKEN: ${user%?}A"
+    show "tampered token" "$url/api/hello" -H "X-AUTH-TOKEN: $(tamper "$user")"
     show "expired token" "$url/api/hello" -H "X-AUTH-TOKEN: $expired"
     show "non-admin on /admin/" "$url/admin/" -H "X-AUTH-TOKEN: $user"
     show "admin on /admin/" "$url/admin/" -H "X-AUTH-TOKEN: $admin"

@@ -1,0 +1,225 @@
+// The C ABI of ajwt.h, implemented over JWTCore: the only code that touches C pointers.
+//
+// Every function here is total: NULL pointers, impossible lengths (a size_t above Int.max arrives negative) and
+// hostile bytes produce an error result, never a trap, since a trap would kill the nginx worker.
+
+import CAuthJWT
+import JWTCore
+
+// MARK: - Status names
+
+@c @implementation
+public func ajwt_status_name(_ status: ajwt_status_t) -> UnsafePointer<CChar>? {
+    let name: StaticString
+    switch status {
+    case AJWT_OK: name = "OK"
+    case AJWT_TOKEN_MISSING: name = "TOKEN_MISSING"
+    case AJWT_INVALID_TOKEN: name = "INVALID_TOKEN"
+    case AJWT_TOKEN_EXPIRED: name = "TOKEN_EXPIRED"
+    case AJWT_LOGGED_OUT: name = "LOGGED_OUT"
+    case AJWT_FINGERPRINT_MISMATCH: name = "FINGERPRINT_MISMATCH"
+    case AJWT_SESSION_IDLE_TIMEOUT: name = "SESSION_IDLE_TIMEOUT"
+    case AJWT_INVALID_SESSION: name = "INVALID_SESSION"
+    case AJWT_FORBIDDEN: name = "FORBIDDEN"
+    case AJWT_SESSION_STORE_UNAVAILABLE: name = "SESSION_STORE_UNAVAILABLE"
+    default: name = "UNKNOWN"
+    }
+    return name.cString
+}
+
+// MARK: - Key sets
+
+@c @implementation
+public func ajwt_keyset_create() -> OpaquePointer? {
+    OpaquePointer(Unmanaged.passRetained(KeySet()).toOpaque())
+}
+
+@c @implementation
+public func ajwt_keyset_add(
+    _ ks: OpaquePointer?,
+    _ data: UnsafePointer<UInt8>?,
+    _ len: Int,
+    _ err: UnsafeMutablePointer<CChar>?,
+    _ errlen: Int
+) -> Int32 {
+    guard let keySet = KeySet.borrowing(ks) else {
+        copyMessage("no key set", into: err, capacity: errlen)
+        return -1
+    }
+    guard let file = UnsafeRawBufferPointer(cBytes: data, count: len) else {
+        copyMessage("no key file contents", into: err, capacity: errlen)
+        return -1
+    }
+    do {
+        let added = try keySet.add(contentsOf: file)
+        return Int32(clamping: added)
+    } catch {
+        copyMessage(error.description, into: err, capacity: errlen)
+        return -1
+    }
+}
+
+@c @implementation
+public func ajwt_keyset_count(_ ks: OpaquePointer?) -> Int {
+    KeySet.borrowing(ks)?.count ?? 0
+}
+
+@c @implementation
+public func ajwt_keyset_free(_ ks: OpaquePointer?) {
+    guard let ks else {
+        return
+    }
+    Unmanaged<KeySet>.fromOpaque(UnsafeRawPointer(ks)).release()
+}
+
+// MARK: - Verification
+
+@c @implementation
+public func ajwt_scratch_size(_ token_len: Int) -> Int {
+    // A size_t above Int.max arrives negative; such a token is refused before the scratch buffer is used.
+    Verifier.scratchSize(forTokenLength: token_len)
+}
+
+@c @implementation
+public func ajwt_verify(
+    _ ks: OpaquePointer?,
+    _ token: UnsafePointer<UInt8>?,
+    _ token_len: Int,
+    _ scratch: UnsafeMutablePointer<UInt8>?,
+    _ scratch_len: Int,
+    _ now: Int64,
+    _ leeway: Int64,
+    _ out: UnsafeMutablePointer<ajwt_token_t>?,
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> ajwt_status_t {
+    guard let keySet = KeySet.borrowing(ks), let token = UnsafeRawBufferPointer(cBytes: token, count: token_len),
+        let scratch = UnsafeMutableRawBufferPointer(cBytes: scratch, count: scratch_len)
+    else {
+        reason?.pointee = ("invalid arguments to ajwt_verify" as StaticString).cString
+        return AJWT_INVALID_TOKEN
+    }
+    do {
+        let verified = try Verifier(keys: keySet).verify(token, scratch: scratch, now: now, leeway: leeway)
+        out?.pointee = ajwt_token_t(header: ajwt_str_t(verified.header), payload: ajwt_str_t(verified.payload))
+        reason?.pointee = nil
+        return AJWT_OK
+    } catch {
+        reason?.pointee = error.reason.cString
+        switch error.status {
+        case .invalidToken: return AJWT_INVALID_TOKEN
+        case .tokenExpired: return AJWT_TOKEN_EXPIRED
+        }
+    }
+}
+
+// MARK: - JSON
+
+@c @implementation
+public func ajwt_json_get(
+    _ json: ajwt_str_t,
+    _ path: UnsafePointer<ajwt_str_t>?,
+    _ npath: Int,
+    _ ignore_case: Int32,
+    _ raw: UnsafeMutablePointer<ajwt_str_t>?
+) -> ajwt_json_type_t {
+    raw?.pointee = ajwt_str_t(data: nil, len: 0)
+    guard let document = UnsafeRawBufferPointer(json), let names = UnsafeBufferPointer(cPath: path, count: npath),
+        names.allSatisfy({ UnsafeRawBufferPointer($0) != nil })
+    else {
+        return AJWT_JSON_ABSENT
+    }
+    let namePath = names.lazy.map { UnsafeRawBufferPointer($0) ?? UnsafeRawBufferPointer(start: nil, count: 0) }
+    guard let value = JSONLookup.value(at: namePath, in: document, ignoringCase: ignore_case != 0) else {
+        return AJWT_JSON_ABSENT
+    }
+    raw?.pointee = ajwt_str_t(value.bytes)
+    switch value.kind {
+    case .string: return AJWT_JSON_STRING
+    case .number: return AJWT_JSON_NUMBER
+    case .true: return AJWT_JSON_TRUE
+    case .false: return AJWT_JSON_FALSE
+    case .null: return AJWT_JSON_NULL
+    case .array: return AJWT_JSON_ARRAY
+    case .object: return AJWT_JSON_OBJECT
+    }
+}
+
+@c @implementation
+public func ajwt_json_unescape(_ raw: ajwt_str_t, _ out: UnsafeMutablePointer<UInt8>?) -> Int {
+    guard let escaped = UnsafeRawBufferPointer(raw),
+        let output = UnsafeMutableRawBufferPointer(cBytes: out, count: escaped.count)
+    else {
+        return 0
+    }
+    return JSONLookup.unescape(escaped, into: output)
+}
+
+// MARK: - Conversions
+
+extension KeySet {
+    /// The key set behind an `ajwt_keyset_t *`, without taking ownership.
+    fileprivate static func borrowing(_ pointer: OpaquePointer?) -> KeySet? {
+        guard let pointer else {
+            return nil
+        }
+        return Unmanaged<KeySet>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The bytes of a C (pointer, length) pair, or `nil` if the pair describes no memory.
+    fileprivate init?(cBytes start: UnsafePointer<UInt8>?, count: Int) {
+        guard count >= 0, start != nil || count == 0 else {
+            return nil
+        }
+        self.init(start: start, count: count)
+    }
+
+    fileprivate init?(_ string: ajwt_str_t) {
+        self.init(cBytes: string.data, count: string.len)
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    fileprivate init?(cBytes start: UnsafeMutablePointer<UInt8>?, count: Int) {
+        guard count >= 0, start != nil || count == 0 else {
+            return nil
+        }
+        self.init(start: start, count: count)
+    }
+}
+
+extension UnsafeBufferPointer<ajwt_str_t> {
+    fileprivate init?(cPath start: UnsafePointer<ajwt_str_t>?, count: Int) {
+        guard count >= 0, start != nil || count == 0 else {
+            return nil
+        }
+        self.init(start: start, count: count)
+    }
+}
+
+extension ajwt_str_t {
+    fileprivate init(_ bytes: UnsafeRawBufferPointer) {
+        self.init(data: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), len: bytes.count)
+    }
+}
+
+extension StaticString {
+    /// The string as a C string: the compiler emits string literals NUL-terminated.
+    fileprivate var cString: UnsafePointer<CChar> {
+        UnsafeRawPointer(self.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+}
+
+/// Copies `message` into a C buffer of `capacity` bytes, truncated to fit and NUL-terminated.
+private func copyMessage(_ message: String, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int) {
+    guard let buffer, capacity > 0 else {
+        return
+    }
+    var written = 0
+    for byte in message.utf8 where written < capacity - 1 {
+        buffer[written] = CChar(bitPattern: byte)
+        written += 1
+    }
+    buffer[written] = 0
+}

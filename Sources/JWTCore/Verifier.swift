@@ -1,0 +1,194 @@
+/// A token that verified: its decoded header and payload, JSON objects inside the caller's scratch buffer.
+public struct VerifiedToken {
+    public let header: UnsafeRawBufferPointer
+    public let payload: UnsafeRawBufferPointer
+}
+
+/// Verifies compact JWS tokens (RFC 7515 §7.1) against a key set: the request path.
+///
+/// Works in place on the caller's token and scratch buffer: nothing is copied, and nothing allocated for HMAC.
+/// The header is untrusted until the signature verifies, so it is parsed strictly and cheaply; the payload is
+/// only read after.
+public struct Verifier {
+    /// The longest token accepted (`AJWT_MAX_TOKEN_LEN`).
+    public static let maximumTokenLength = 65536
+
+    public let keys: KeySet
+
+    public init(keys: KeySet) {
+        self.keys = keys
+    }
+
+    /// The scratch buffer size `verify` needs for a token of `tokenLength` bytes.
+    ///
+    /// The buffer holds the decoded segments (base64url shrinks, so `tokenLength` bytes suffice) followed by the
+    /// member names the JSON validator keeps for its duplicate check.
+    public static func scratchSize(forTokenLength tokenLength: Int) -> Int {
+        let length = min(max(tokenLength, 0), self.maximumTokenLength)
+        let memberNameCount = MemberNameStack.capacity(forDocumentCount: length)
+        return length + MemoryLayout<MemberName>.alignment - 1 + memberNameCount * MemoryLayout<MemberName>.stride
+    }
+
+    /// Verifies `token`: its shape, its header, its signature with the key the header selects, then `exp` and
+    /// `nbf` against `now` (seconds since the Epoch) with `leeway` seconds of tolerance.
+    ///
+    /// Key selection: when the token names a `kid`, the first key with that `kid` that can verify the token's
+    /// `alg` is tried, and only it; keys without a `kid` stand in when no key has that `kid`. Without a `kid`,
+    /// every key that can verify the `alg` is tried in order.
+    ///
+    /// - Parameter scratch: at least `scratchSize(forTokenLength: token.count)` bytes; the result points into it.
+    public func verify(
+        _ token: UnsafeRawBufferPointer,
+        scratch: UnsafeMutableRawBufferPointer,
+        now: Int64,
+        leeway: Int64
+    ) throws(VerificationError) -> VerifiedToken {
+        guard !token.isEmpty else {
+            throw .emptyToken
+        }
+        guard token.count <= Self.maximumTokenLength else {
+            throw .tokenTooLong
+        }
+        let segments = try CompactSegments(token)
+        guard scratch.count >= Self.scratchSize(forTokenLength: token.count), let scratchBase = scratch.baseAddress
+        else {
+            throw .scratchTooSmall
+        }
+
+        var decoder = SegmentDecoder(output: UnsafeMutableRawBufferPointer(rebasing: scratch[..<token.count]))
+        let header = try decoder.decode(segments.header, orThrow: .headerNotBase64URL)
+        let payload = try decoder.decode(segments.payload, orThrow: .payloadNotBase64URL)
+        let signature = try decoder.decode(segments.signature, orThrow: .signatureNotBase64URL)
+
+        let memberNameCount = MemberNameStack.capacity(forDocumentCount: token.count)
+        let memberNames = UnsafeMutableBufferPointer(
+            start: (scratchBase + token.count).alignedUp(for: MemberName.self)
+                .bindMemory(to: MemberName.self, capacity: memberNameCount),
+            count: memberNameCount
+        )
+
+        try Self.validateObject(
+            header,
+            memberNames: memberNames,
+            malformed: VerificationError.malformedHeader,
+            notObject: .headerNotObject
+        )
+        let parameters = try JOSEHeader(validatedObject: header)
+        // Checked after the header, so that an unsecured token is logged for its "alg": "none".
+        guard !signature.isEmpty else {
+            throw .missingSignature
+        }
+        try self.verifySignature(signature, over: segments.signingInput, header: parameters)
+
+        try Self.validateObject(
+            payload,
+            memberNames: memberNames,
+            malformed: VerificationError.malformedPayload,
+            notObject: .payloadNotObject
+        )
+        try TimeClaims.check(payload, now: now, leeway: leeway)
+        return VerifiedToken(header: header, payload: payload)
+    }
+
+    private func verifySignature(
+        _ signature: UnsafeRawBufferPointer,
+        over signingInput: UnsafeRawBufferPointer,
+        header: JOSEHeader
+    ) throws(VerificationError) {
+        let algorithm = header.algorithm
+        if let keyID = header.keyID {
+            var hasNamedKey = false
+            for key in self.keys.keys where key.hasKeyID(escaped: keyID) {
+                hasNamedKey = true
+                if key.canVerify(algorithm) {
+                    // The token chose this key: try it alone, never falling back to others.
+                    guard key.isValidSignature(signature, for: signingInput, algorithm: algorithm) else {
+                        throw .badSignature
+                    }
+                    return
+                }
+            }
+            guard !hasNamedKey else {
+                throw .keyIDAlgorithmMismatch
+            }
+        }
+        // No kid, or a kid no key has: only keys without a kid (such as PEM keys) remain candidates.
+        var hasCandidate = false
+        for key in self.keys.keys where key.canVerify(algorithm) && (header.keyID == nil || key.keyID == nil) {
+            hasCandidate = true
+            if key.isValidSignature(signature, for: signingInput, algorithm: algorithm) {
+                return
+            }
+        }
+        if hasCandidate {
+            throw .badSignature
+        }
+        throw header.keyID == nil ? .noKeyForAlgorithm : .unknownKeyID
+    }
+
+    private static func validateObject(
+        _ document: UnsafeRawBufferPointer,
+        memberNames: UnsafeMutableBufferPointer<MemberName>,
+        malformed: (JSONError) -> VerificationError,
+        notObject: VerificationError
+    ) throws(VerificationError) {
+        let value: JSONSpan
+        do {
+            value = try JSONScanner.validate(document, memberNameStorage: memberNames)
+        } catch {
+            throw malformed(error)
+        }
+        guard value.kind == .object else {
+            throw notObject
+        }
+    }
+}
+
+/// The three segments of a compact JWS, as slices of the token.
+private struct CompactSegments {
+    let header: UnsafeRawBufferPointer
+    let payload: UnsafeRawBufferPointer
+    let signature: UnsafeRawBufferPointer
+    /// `header.payload`, the bytes the signature covers.
+    let signingInput: UnsafeRawBufferPointer
+
+    init(_ token: UnsafeRawBufferPointer) throws(VerificationError) {
+        var dots: (first: Int, second: Int) = (0, 0)
+        var dotCount = 0
+        for (index, byte) in token.enumerated() where byte == UInt8(ascii: ".") {
+            switch dotCount {
+            case 0: dots.first = index
+            case 1: dots.second = index
+            default: break
+            }
+            dotCount += 1
+        }
+        switch dotCount {
+        case 2: break
+        case 4: throw .encryptedToken  // the JWE compact serialization has five segments
+        default: throw .malformedSegments
+        }
+        self.header = UnsafeRawBufferPointer(rebasing: token[..<dots.first])
+        self.payload = UnsafeRawBufferPointer(rebasing: token[(dots.first + 1)..<dots.second])
+        self.signature = UnsafeRawBufferPointer(rebasing: token[(dots.second + 1)...])
+        self.signingInput = UnsafeRawBufferPointer(rebasing: token[..<dots.second])
+    }
+}
+
+/// Decodes segments one after the other into a buffer.
+private struct SegmentDecoder {
+    let output: UnsafeMutableRawBufferPointer
+    var used = 0
+
+    mutating func decode(
+        _ segment: UnsafeRawBufferPointer,
+        orThrow error: VerificationError
+    ) throws(VerificationError) -> UnsafeRawBufferPointer {
+        let free = UnsafeMutableRawBufferPointer(rebasing: self.output[self.used...])
+        guard let count = Base64URL.decode(segment, into: free) else {
+            throw error
+        }
+        defer { self.used += count }
+        return UnsafeRawBufferPointer(rebasing: free[..<count])
+    }
+}
