@@ -35,10 +35,11 @@ SWIFT_RTLIBS := FoundationEssentials _FoundationCShims _FoundationCollections \
                 BlocksRuntime
 
 # swiftrt.o registers the image's Swift metadata: without it the first
-# Swift call crashes. --exclude-libs keeps the .so exporting only the
+# Swift call crashes. The version script keeps the .so exporting only the
 # module (nginx dlopens it RTLD_GLOBAL); nodelete because the Swift runtime
 # cannot be unloaded on reload.
-NGX_AUTH_JWT_LIBS := -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
+NGX_AUTH_JWT_LIBS := -Wl,--version-script=$(CURDIR)/nginx-module/ngx_http_auth_jwt_module.map \
+    -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
     $(SWIFT_STATIC)/$(shell uname -m)/swiftrt.o \
     -Wl,--start-group $(SWIFT_OUT)/libAuthJWT.a \
     $(foreach l,$(SWIFT_RTLIBS),$(SWIFT_STATIC)/lib$(l).a) -Wl,--end-group \
@@ -67,7 +68,7 @@ deps:
 swift: deps
 	$(SWIFT) build -c release
 
-$(BUILD)/nginx/Makefile: nginx-module/config | deps
+$(BUILD)/nginx/Makefile: nginx-module/config Makefile | deps
 	mkdir -p $(BUILD)
 	source $(NGINX_SRC)/conf_flags && cd $(NGINX_SRC) && \
 	NGX_AUTH_JWT_LIBS="$(NGX_AUTH_JWT_LIBS)" ./configure \

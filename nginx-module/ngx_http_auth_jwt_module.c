@@ -36,11 +36,16 @@ typedef struct {
 } ngx_http_auth_jwt_loc_conf_t;
 
 
+/* the verdict on the request's token, made once per location configuration */
 typedef struct {
-    ajwt_token_t                 token;
-    ajwt_status_t                status;
-    unsigned                     verified:1;
-    unsigned                     json_body:1;
+    ngx_http_auth_jwt_loc_conf_t  *conf;     /* the configuration it is for */
+    ajwt_token_t                   token;
+    ajwt_status_t                  status;
+    const char                    *reason;   /* static, from the core */
+    unsigned                       presented:1;
+    unsigned                       verified:1;
+    unsigned                       rejected:1;
+    unsigned                       json_body:1;
 } ngx_http_auth_jwt_ctx_t;
 
 
@@ -53,16 +58,17 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_auth_jwt_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t **ctxp);
 static ngx_int_t ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_str_t *token);
 static ngx_int_t ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ajwt_status_t *status);
 static ngx_int_t ngx_http_auth_jwt_reject(ngx_http_request_t *r,
-    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
-    ajwt_status_t status, const char *reason, ngx_uint_t presented);
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx);
 static ngx_uint_t ngx_http_auth_jwt_http_status(ajwt_status_t status);
-static ngx_http_auth_jwt_ctx_t *ngx_http_auth_jwt_get_ctx(
-    ngx_http_request_t *r);
+static ngx_int_t ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r,
+    ngx_http_auth_jwt_ctx_t **ctxp);
 static void ngx_http_auth_jwt_ctx_cleanup(void *data);
 
 static ngx_int_t ngx_http_auth_jwt_header_filter(ngx_http_request_t *r);
@@ -213,12 +219,7 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_int_t
 ngx_http_auth_jwt_handler(ngx_http_request_t *r)
 {
-    u_char                        *scratch;
-    size_t                         size;
-    ngx_str_t                      token;
-    const char                    *reason;
     ajwt_status_t                  status;
-    ngx_pool_cleanup_t            *cln;
     ngx_http_auth_jwt_ctx_t       *ctx;
     ngx_http_auth_jwt_loc_conf_t  *ajlcf;
 
@@ -228,31 +229,88 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_auth_jwt_ctx_t));
-    if (ctx == NULL) {
+    if (ngx_http_auth_jwt_evaluate(r, ajlcf, &ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    /* the cleanup keeps ctx findable after an internal redirect (error_page) */
+    if (ctx->status != AJWT_OK) {
+        return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
+    }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
+    if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    cln->handler = ngx_http_auth_jwt_ctx_cleanup;
-    cln->data = ctx;
+    if (status != AJWT_OK) {
+        /* claims stay readable (for logging) though a requirement failed */
+        ctx->status = status;
+        ctx->reason = "auth_jwt_require failed";
+        return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
+    }
 
-    ngx_http_set_ctx(r, ctx, ngx_http_auth_jwt_module);
+    return NGX_OK;
+}
+
+
+/*
+ * Verifies the token once per location configuration: in the access phase,
+ * or earlier when a variable is read in the rewrite phase ("if"). A location
+ * change (rewrite ... last) brings a new configuration and a new verdict.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t **ctxp)
+{
+    u_char                   *scratch;
+    size_t                    size;
+    ngx_str_t                 token;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_auth_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
+
+    if (ctx && ctx->conf == ajlcf) {
+        *ctxp = ctx;
+        return NGX_OK;
+    }
+
+    if (ctx) {
+        ngx_memzero(ctx, sizeof(ngx_http_auth_jwt_ctx_t));
+
+    } else {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_auth_jwt_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* the cleanup keeps ctx findable after an internal redirect */
+
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_auth_jwt_ctx_cleanup;
+        cln->data = ctx;
+
+        ngx_http_set_ctx(r, ctx, ngx_http_auth_jwt_module);
+    }
+
+    ctx->conf = ajlcf;
+    *ctxp = ctx;
 
     if (ngx_http_auth_jwt_get_token(r, ajlcf, &token) != NGX_OK) {
         return NGX_ERROR;
     }
 
     if (token.len == 0) {
-        return ngx_http_auth_jwt_reject(r, ajlcf, ctx, AJWT_TOKEN_MISSING,
-                                        "no token in the request", 0);
+        ctx->status = AJWT_TOKEN_MISSING;
+        ctx->reason = "no token in the request";
+        return NGX_OK;
     }
+
+    ctx->presented = 1;
 
     size = ajwt_scratch_size(token.len);
 
@@ -261,26 +319,11 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    status = ajwt_verify(ajlcf->keys, token.data, token.len, scratch, size,
-                         ngx_time(), ajlcf->leeway, &ctx->token, &reason);
+    ctx->status = ajwt_verify(ajlcf->keys, token.data, token.len,
+                              scratch, size, ngx_time(), ajlcf->leeway,
+                              &ctx->token, &ctx->reason);
 
-    if (status != AJWT_OK) {
-        return ngx_http_auth_jwt_reject(r, ajlcf, ctx, status, reason, 1);
-    }
-
-    /* claims stay readable (for logging) even if a requirement fails */
-    ctx->verified = 1;
-
-    if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (status != AJWT_OK) {
-        return ngx_http_auth_jwt_reject(r, ajlcf, ctx, status,
-                                        "auth_jwt_require failed", 1);
-    }
-
-    ctx->status = AJWT_OK;
+    ctx->verified = (ctx->status == AJWT_OK);
 
     return NGX_OK;
 }
@@ -366,8 +409,7 @@ ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_auth_jwt_reject(ngx_http_request_t *r,
-    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
-    ajwt_status_t status, const char *reason, ngx_uint_t presented)
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx)
 {
     u_char           *p;
     size_t            len;
@@ -375,14 +417,14 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     ngx_uint_t        i;
     ngx_table_elt_t  *h;
 
-    ctx->status = status;
+    ctx->rejected = 1;
 
     /* reasons are static strings from the core: never token bytes or keys */
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "auth_jwt: %s: %s", ajwt_status_name(status), reason);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "auth_jwt: %s: %s",
+                  ajwt_status_name(ctx->status), ctx->reason);
 
-    if (status == AJWT_FORBIDDEN) {
+    if (ctx->status == AJWT_FORBIDDEN) {
         return NGX_HTTP_FORBIDDEN;
     }
 
@@ -398,7 +440,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
         }
     }
 
-    if (presented) {
+    if (ctx->presented) {
         len += sizeof(", error=\"invalid_token\"") - 1;
     }
 
@@ -430,7 +472,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
 
     *p++ = '"';
 
-    if (presented) {
+    if (ctx->presented) {
         p = ngx_cpymem(p, ", error=\"invalid_token\"",
                        sizeof(", error=\"invalid_token\"") - 1);
     }
@@ -439,7 +481,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
 
     r->headers_out.www_authenticate = h;
 
-    return ngx_http_auth_jwt_http_status(status);
+    return ngx_http_auth_jwt_http_status(ctx->status);
 }
 
 
@@ -463,16 +505,28 @@ ngx_http_auth_jwt_http_status(ajwt_status_t status)
 }
 
 
-static ngx_http_auth_jwt_ctx_t *
-ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r)
+/*
+ * The verdict the variables show: for the location's configuration when
+ * auth_jwt is on there, else the last one made for the request.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r,
+    ngx_http_auth_jwt_ctx_t **ctxp)
 {
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_auth_jwt_ctx_t  *ctx;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_auth_jwt_loc_conf_t  *ajlcf;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
+    ajlcf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwt_module);
 
-    if (ctx || !r->internal) {
-        return ctx;
+    if (ajlcf->realm) {
+        return ngx_http_auth_jwt_evaluate(r, ajlcf, ctxp);
+    }
+
+    *ctxp = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
+
+    if (*ctxp || !r->internal) {
+        return NGX_OK;
     }
 
     /*
@@ -483,11 +537,12 @@ ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r)
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_http_auth_jwt_ctx_cleanup) {
-            return cln->data;
+            *ctxp = cln->data;
+            break;
         }
     }
 
-    return NULL;
+    return NGX_OK;
 }
 
 
@@ -514,7 +569,7 @@ ngx_http_auth_jwt_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
 
     if (ctx == NULL
-        || ctx->status == AJWT_OK
+        || !ctx->rejected
         || r->err_status != ngx_http_auth_jwt_http_status(ctx->status))
     {
         return ngx_http_next_header_filter(r);
@@ -647,7 +702,9 @@ ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
     ajwt_str_t                json, raw;
     ngx_http_auth_jwt_ctx_t  *ctx;
 
-    ctx = ngx_http_auth_jwt_get_ctx(r);
+    if (ngx_http_auth_jwt_get_ctx(r, &ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (ctx == NULL || !ctx->verified) {
         v->not_found = 1;
@@ -689,7 +746,9 @@ ngx_http_auth_jwt_payload_variable(ngx_http_request_t *r,
 {
     ngx_http_auth_jwt_ctx_t  *ctx;
 
-    ctx = ngx_http_auth_jwt_get_ctx(r);
+    if (ngx_http_auth_jwt_get_ctx(r, &ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (ctx == NULL || !ctx->verified) {
         v->not_found = 1;
@@ -708,7 +767,9 @@ ngx_http_auth_jwt_status_variable(ngx_http_request_t *r,
     const char               *name;
     ngx_http_auth_jwt_ctx_t  *ctx;
 
-    ctx = ngx_http_auth_jwt_get_ctx(r);
+    if (ngx_http_auth_jwt_get_ctx(r, &ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (ctx == NULL) {
         v->not_found = 1;

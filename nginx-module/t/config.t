@@ -50,10 +50,6 @@ openssl('pkey', '-in', testdir() . '/rsa1024.key', '-pubout',
 openssl('req', '-x509', '-key', key_file('p256', 'priv'), '-subj', '/CN=test',
     '-days', '1', '-out', testdir() . '/cert.pem');
 
-sub openssl {
-    system('openssl', @_) == 0 or die "openssl @_ failed";
-}
-
 my $priv_pem = do { local (@ARGV, $/) = key_file('rsa', 'priv'); <> };
 my ($priv_body) = $priv_pem =~ /-----\n(.{40})/;
 

@@ -49,18 +49,21 @@ our @EXPORT = qw(
     start_nginx stop_nginx reload_nginx nginx_pid nginx_t require_module
     http_get http_get_token http_request port testdir error_log access_log
     no_log_alerts wait_for now
-    key key_file write_file slurp write_jwks jwk_public
+    key key_file write_file slurp write_jwks jwk_public openssl
     mint sign_compact sign_input b64u b64u_decode json_encode
     is_ok is_rejected
-    jwtctl jwtctl_path require_jwtctl
+    jwtctl jwtctl_path require_jwtctl module_path
 );
 
 my $REPO = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..', '..'));
 
-my $NGINX  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $MODULE = $ENV{TEST_NGINX_MODULE}
-    || "$REPO/build/nginx/ngx_http_auth_jwt_module.so";
-my $JWTCTL = $ENV{TEST_JWTCTL} || $ENV{JWTCTL} || "$REPO/.build/release/jwtctl";
+# Paths given relative to the current directory work too: nginx runs with
+# its own prefix, so they are made absolute here.
+my $NGINX  = File::Spec->rel2abs($ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx');
+my $MODULE = File::Spec->rel2abs($ENV{TEST_NGINX_MODULE}
+    || "$REPO/build/nginx/ngx_http_auth_jwt_module.so");
+my $JWTCTL = File::Spec->rel2abs($ENV{TEST_JWTCTL} || $ENV{JWTCTL}
+    || "$REPO/.build/release/jwtctl");
 
 my $TESTDIR = tempdir('auth-jwt-test-XXXXXX', TMPDIR => 1,
     CLEANUP => !$ENV{TEST_NGINX_LEAVE});
@@ -102,6 +105,7 @@ sub require_jwtctl {
 }
 
 sub jwtctl_path { $JWTCTL }
+sub module_path { $MODULE }
 
 ###############################################################################
 # Files and encodings
@@ -151,7 +155,7 @@ my %KEYS;
 # A 64-byte HMAC secret (RFC 7518 3.2 asks for at least the hash size).
 my $HMAC_SECRET = join '', map { chr(($_ * 37 + 11) % 256) } 0 .. 63;
 
-sub _openssl {
+sub openssl {
     my @cmd = ('openssl', @_);
     my $out = qx{@cmd 2>&1};
     croak "@cmd failed: $out" if $?;
@@ -191,8 +195,8 @@ sub _make_key {
         croak "unknown test key '$name'";
     }
 
-    _openssl('genpkey', @gen, '-out', $priv);
-    _openssl('pkey', '-in', $priv, '-pubout', '-out', $pub);
+    openssl('genpkey', @gen, '-out', $priv);
+    openssl('pkey', '-in', $priv, '-pubout', '-out', $pub);
 
     my $pk = $class->new($priv);
     my $jwk = $pk->export_key_jwk('public', 1);
