@@ -24,11 +24,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .target(
-            name: "AuthJWT",
-            dependencies: ["CAuthJWT", "JWTCore"],
-            swiftSettings: [.enableExperimentalFeature("CImplementation")]
-        ),
+        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore"]),
         .executableTarget(
             name: "jwtctl",
             dependencies: [

@@ -31,7 +31,7 @@ typedef struct {
     ngx_http_complex_value_t    *realm;      /* NULL: auth_jwt off */
     ngx_http_complex_value_t    *token;      /* NULL: Authorization header */
     ajwt_keyset_t               *keys;
-    ngx_array_t                 *require;    /* of ngx_http_auth_jwt_require_t */
+    ngx_array_t                 *require;    /* ngx_http_auth_jwt_require_t */
     time_t                       leeway;
 } ngx_http_auth_jwt_loc_conf_t;
 
@@ -75,9 +75,7 @@ static ngx_int_t ngx_http_auth_jwt_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_auth_jwt_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
-static ngx_int_t ngx_http_auth_jwt_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_auth_jwt_header_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_auth_jwt_prefix_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -193,11 +191,11 @@ ngx_module_t  ngx_http_auth_jwt_module = {
 static ngx_http_variable_t  ngx_http_auth_jwt_vars[] = {
 
     { ngx_string("jwt_claim_"), NULL,
-      ngx_http_auth_jwt_claim_variable, 0,
+      ngx_http_auth_jwt_prefix_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
     { ngx_string("jwt_header_"), NULL,
-      ngx_http_auth_jwt_header_variable, 0,
+      ngx_http_auth_jwt_prefix_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
     { ngx_string("jwt_payload"), NULL,
@@ -649,35 +647,36 @@ ngx_http_auth_jwt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/*
+ * $jwt_claim_<name> and $jwt_header_<name>: data is the variable's full
+ * name. nginx lowercases variable names, so member names match ignoring
+ * ASCII case.
+ */
+
 static ngx_int_t
-ngx_http_auth_jwt_claim_variable(ngx_http_request_t *r,
+ngx_http_auth_jwt_prefix_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_str_t   *name = (ngx_str_t *) data;
+    size_t       prefix;
+    ngx_uint_t   part;
     ajwt_str_t   member;
 
-    /* nginx lowercases variable names: match claim names ignoring case */
+    if (ngx_strncmp(name->data, "jwt_claim_", sizeof("jwt_claim_") - 1)
+        == 0)
+    {
+        part = NGX_HTTP_AUTH_JWT_CLAIMS;
+        prefix = sizeof("jwt_claim_") - 1;
 
-    member.data = name->data + sizeof("jwt_claim_") - 1;
-    member.len = name->len - (sizeof("jwt_claim_") - 1);
+    } else {
+        part = NGX_HTTP_AUTH_JWT_HEADER;
+        prefix = sizeof("jwt_header_") - 1;
+    }
 
-    return ngx_http_auth_jwt_json_value(r, v, NGX_HTTP_AUTH_JWT_CLAIMS,
-                                        &member, 1, 1);
-}
+    member.data = name->data + prefix;
+    member.len = name->len - prefix;
 
-
-static ngx_int_t
-ngx_http_auth_jwt_header_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t   *name = (ngx_str_t *) data;
-    ajwt_str_t   member;
-
-    member.data = name->data + sizeof("jwt_header_") - 1;
-    member.len = name->len - (sizeof("jwt_header_") - 1);
-
-    return ngx_http_auth_jwt_json_value(r, v, NGX_HTTP_AUTH_JWT_HEADER,
-                                        &member, 1, 1);
+    return ngx_http_auth_jwt_json_value(r, v, part, &member, 1, 1);
 }
 
 

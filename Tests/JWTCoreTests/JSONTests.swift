@@ -72,7 +72,7 @@ struct JSONValidationTests {
         #expect(throws: JSONError.tooDeep) { try Self.validate(String(repeating: "[", count: 100_000)) }
     }
 
-    @Test func findsDuplicatesAmongManyMembersQuickly() throws {
+    @Test func findsDuplicatesAmongManyMembers() throws {
         let members = (0..<20_000).map { #""k\#($0)":0"# }
         #expect(try Self.validate("{" + members.joined(separator: ",") + "}") == .object)
         #expect(throws: JSONError.duplicateMemberName) {
