@@ -23,7 +23,8 @@ JWTCTL      := $(SWIFT_OUT)/jwtctl
 DEMO        := $(BUILD)/demo
 
 # Debian packages the build and the tests need.
-DEB_PACKAGES := nginx nginx-dev libcrypt-jwt-perl openssl curl
+DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached \
+                libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The static Swift runtime, from the toolchain that runs `swift`.
@@ -43,7 +44,7 @@ NGX_AUTH_JWT_LIBS := -Wl,--version-script=$(CURDIR)/nginx-module/ngx_http_auth_j
     $(SWIFT_STATIC)/$(shell uname -m)/swiftrt.o \
     -Wl,--start-group $(SWIFT_OUT)/libAuthJWT.a \
     $(foreach l,$(SWIFT_RTLIBS),$(SWIFT_STATIC)/lib$(l).a) -Wl,--end-group \
-    -lstdc++ -lm -ldl -lpthread -lutil
+    -lmemcached -lmemcachedutil -lstdc++ -lm -ldl -lpthread -lutil
 
 # Debian builds its nginx modules with these flags.
 CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \

@@ -24,17 +24,26 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore"]),
+        // libmemcached and its connection pool (libmemcachedutil), for the session store.
+        .systemLibrary(
+            name: "CLibMemcached",
+            pkgConfig: "libmemcached",
+            providers: [.apt(["libmemcached-dev"])]
+        ),
+        .target(name: "SessionStore", dependencies: ["CLibMemcached", "JWTCore"]),
+        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "SessionStore"]),
         .executableTarget(
             name: "jwtctl",
             dependencies: [
                 "CAuthJWT",
                 "AuthJWT",
+                "JWTCore",
+                "SessionStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "JWTCoreTests", dependencies: ["JWTCore"]),
+        .testTarget(name: "JWTCoreTests", dependencies: ["JWTCore", "SessionStore"]),
     ]
 )

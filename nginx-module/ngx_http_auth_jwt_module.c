@@ -14,8 +14,18 @@
 
 #include <ajwt.h>
 
+#if (NGX_THREADS)
+#include <ngx_thread_pool.h>
+#endif
 
-#define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE  (1024 * 1024)
+
+#define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE     (1024 * 1024)
+#define NGX_HTTP_AUTH_JWT_STORE_TIMEOUT    250
+#define NGX_HTTP_AUTH_JWT_KEEPALIVE_TIMER  60000
+
+#define NGX_HTTP_AUTH_JWT_SESSION_NONE     0
+#define NGX_HTTP_AUTH_JWT_SESSION_PENDING  1
+#define NGX_HTTP_AUTH_JWT_SESSION_DONE     2
 
 #define NGX_HTTP_AUTH_JWT_CLAIMS        0
 #define NGX_HTTP_AUTH_JWT_HEADER        1
@@ -27,12 +37,27 @@ typedef struct {
 } ngx_http_auth_jwt_require_t;
 
 
+/* the session store: one connection pool per worker, made after fork */
+typedef struct {
+    ngx_array_t                 *servers;    /* of ajwt_str_t "host:port" */
+    ngx_msec_t                   timeout;
+    ajwt_store_t                *store;
+#if (NGX_THREADS)
+    ngx_thread_pool_t           *thread_pool;
+#endif
+} ngx_http_auth_jwt_main_conf_t;
+
+
 typedef struct {
     ngx_http_complex_value_t    *realm;      /* NULL: auth_jwt off */
     ngx_http_complex_value_t    *token;      /* NULL: Authorization header */
     ajwt_keyset_t               *keys;
     ngx_array_t                 *require;    /* ngx_http_auth_jwt_require_t */
     time_t                       leeway;
+
+    ngx_http_complex_value_t    *session;    /* key=; NULL: session off */
+    ngx_http_complex_value_t    *fingerprint;
+    time_t                       touch;
 } ngx_http_auth_jwt_loc_conf_t;
 
 
@@ -42,11 +67,28 @@ typedef struct {
     ajwt_token_t                   token;
     ajwt_status_t                  status;
     const char                    *reason;   /* static, from the core */
+    ngx_str_t                      session_key;
+    ngx_event_t                    keepalive;
+    ngx_uint_t                     session;  /* ..._SESSION_NONE... */
     unsigned                       presented:1;
     unsigned                       verified:1;
     unsigned                       rejected:1;
     unsigned                       json_body:1;
 } ngx_http_auth_jwt_ctx_t;
+
+
+/* a session lookup on the thread pool: inputs copied, result written back */
+typedef struct {
+    ngx_http_request_t            *request;
+    ngx_http_auth_jwt_ctx_t       *ctx;
+    ajwt_store_t                  *store;
+    ajwt_str_t                     key;
+    ajwt_str_t                     fingerprint;
+    int64_t                        now;
+    int64_t                        touch;
+    ajwt_status_t                  status;
+    const char                    *reason;
+} ngx_http_auth_jwt_session_task_t;
 
 
 /* the member path of an auth_jwt_claim_set or auth_jwt_header_set variable */
@@ -67,6 +109,13 @@ static ngx_int_t ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
 static ngx_int_t ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx);
 static ngx_uint_t ngx_http_auth_jwt_http_status(ajwt_status_t status);
+static ngx_int_t ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx);
+#if (NGX_THREADS)
+static void ngx_http_auth_jwt_session_thread(void *data, ngx_log_t *log);
+static void ngx_http_auth_jwt_session_done(ngx_event_t *ev);
+static void ngx_http_auth_jwt_session_keepalive(ngx_event_t *ev);
+#endif
 static ngx_int_t ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r,
     ngx_http_auth_jwt_ctx_t **ctxp);
 static void ngx_http_auth_jwt_ctx_cleanup(void *data);
@@ -90,11 +139,14 @@ static ngx_int_t ngx_http_auth_jwt_set_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, u_char *data, size_t len);
 
 static ngx_int_t ngx_http_auth_jwt_add_variables(ngx_conf_t *cf);
+static void *ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_auth_jwt_init(ngx_conf_t *cf);
 static void ngx_http_auth_jwt_keys_cleanup(void *data);
+static ngx_int_t ngx_http_auth_jwt_init_process(ngx_cycle_t *cycle);
+static void ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -104,6 +156,12 @@ static char *ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_auth_jwt_session(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_auth_jwt_compile(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_complex_value_t **cv);
 
 
 static ngx_command_t  ngx_http_auth_jwt_commands[] = {
@@ -153,6 +211,20 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       NGX_HTTP_AUTH_JWT_HEADER,
       NULL },
 
+    { ngx_string("auth_jwt_memcached"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_auth_jwt_memcached,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("auth_jwt_session"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_auth_jwt_session,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -161,7 +233,7 @@ static ngx_http_module_t  ngx_http_auth_jwt_module_ctx = {
     ngx_http_auth_jwt_add_variables,       /* preconfiguration */
     ngx_http_auth_jwt_init,                /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_auth_jwt_create_main_conf,    /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -179,10 +251,10 @@ ngx_module_t  ngx_http_auth_jwt_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_auth_jwt_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_auth_jwt_exit_process,        /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -231,18 +303,37 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    switch (ctx->session) {
+
+    case NGX_HTTP_AUTH_JWT_SESSION_PENDING:
+        return NGX_AGAIN;
+
+    case NGX_HTTP_AUTH_JWT_SESSION_DONE:
+        /* re-entered after the lookup: its verdict is in ctx->status */
+        break;
+
+    default:
+        if (ctx->status != AJWT_OK) {
+            break;
+        }
+
+        if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (status != AJWT_OK) {
+            /* claims stay readable (for logging) though a requirement failed */
+            ctx->status = status;
+            ctx->reason = "auth_jwt_require failed";
+            break;
+        }
+
+        if (ajlcf->session) {
+            return ngx_http_auth_jwt_session_start(r, ajlcf, ctx);
+        }
+    }
+
     if (ctx->status != AJWT_OK) {
-        return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
-    }
-
-    if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (status != AJWT_OK) {
-        /* claims stay readable (for logging) though a requirement failed */
-        ctx->status = status;
-        ctx->reason = "auth_jwt_require failed";
         return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
     }
 
@@ -412,18 +503,43 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     u_char           *p;
     size_t            len;
     ngx_str_t         realm;
-    ngx_uint_t        i;
+    ngx_uint_t        i, level, status;
     ngx_table_elt_t  *h;
 
     ctx->rejected = 1;
+    status = ngx_http_auth_jwt_http_status(ctx->status);
 
-    /* reasons are static strings from the core: never token bytes or keys */
+    /*
+     * Reasons are static strings from the core: never token bytes or keys.
+     * Client mistakes are logged at info; a store failure, or a record the
+     * auth server wrote wrong, at error, the latter with its key.
+     */
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "auth_jwt: %s: %s",
-                  ajwt_status_name(ctx->status), ctx->reason);
+    switch (ctx->status) {
 
-    if (ctx->status == AJWT_FORBIDDEN) {
-        return NGX_HTTP_FORBIDDEN;
+    case AJWT_SESSION_STORE_UNAVAILABLE:
+        level = NGX_LOG_ERR;
+        break;
+
+    case AJWT_INVALID_SESSION:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "auth_jwt: %s: %s, key \"%V\"",
+                      ajwt_status_name(ctx->status), ctx->reason,
+                      &ctx->session_key);
+        level = 0;
+        break;
+
+    default:
+        level = NGX_LOG_INFO;
+    }
+
+    if (level) {
+        ngx_log_error(level, r->connection->log, 0, "auth_jwt: %s: %s",
+                      ajwt_status_name(ctx->status), ctx->reason);
+    }
+
+    if (status != NGX_HTTP_UNAUTHORIZED) {
+        return status;
     }
 
     if (ngx_http_complex_value(r, ajlcf->realm, &realm) != NGX_OK) {
@@ -479,7 +595,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
 
     r->headers_out.www_authenticate = h;
 
-    return ngx_http_auth_jwt_http_status(ctx->status);
+    return NGX_HTTP_UNAUTHORIZED;
 }
 
 
@@ -501,6 +617,159 @@ ngx_http_auth_jwt_http_status(ajwt_status_t status)
         return NGX_HTTP_UNAUTHORIZED;
     }
 }
+
+
+/*
+ * Posts the session lookup to the thread pool: memcached I/O never blocks
+ * the event loop. The request is blocked (so a client that goes away
+ * cannot free it under the task) until the result comes back to
+ * ngx_http_auth_jwt_session_done(), which re-enters the phase handler.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx)
+{
+#if (NGX_THREADS)
+    u_char                            *p;
+    ngx_str_t                          key, fingerprint;
+    ngx_thread_task_t                 *task;
+    ngx_http_auth_jwt_main_conf_t     *amcf;
+    ngx_http_auth_jwt_session_task_t  *t;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_auth_jwt_module);
+
+    if (ngx_http_complex_value(r, ajlcf->session, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&fingerprint);
+
+    if (ajlcf->fingerprint
+        && ngx_http_complex_value(r, ajlcf->fingerprint, &fingerprint)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    task = ngx_thread_task_alloc(r->pool,
+                                 sizeof(ngx_http_auth_jwt_session_task_t)
+                                 + key.len + fingerprint.len);
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the thread reads only the task: inputs are copied into it */
+
+    t = task->ctx;
+    p = (u_char *) (t + 1);
+
+    t->request = r;
+    t->ctx = ctx;
+    t->store = amcf->store;
+    t->key.data = p;
+    t->key.len = key.len;
+    p = ngx_cpymem(p, key.data, key.len);
+    t->fingerprint.data = p;
+    t->fingerprint.len = fingerprint.len;
+    ngx_memcpy(p, fingerprint.data, fingerprint.len);
+    t->now = ngx_time();
+    t->touch = ajlcf->touch;
+
+    ctx->session_key.data = (u_char *) t->key.data;
+    ctx->session_key.len = key.len;
+
+    task->handler = ngx_http_auth_jwt_session_thread;
+    task->event.handler = ngx_http_auth_jwt_session_done;
+    task->event.data = t;
+
+    if (ngx_thread_task_post(amcf->thread_pool, task) != NGX_OK) {
+        /* the pool's queue is full: fail closed, as for a slow store */
+        ctx->session = NGX_HTTP_AUTH_JWT_SESSION_DONE;
+        ctx->status = AJWT_SESSION_STORE_UNAVAILABLE;
+        ctx->reason = "thread pool queue overflow";
+        return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
+    }
+
+    r->main->blocked++;
+    r->aio = 1;
+    ctx->session = NGX_HTTP_AUTH_JWT_SESSION_PENDING;
+
+    /*
+     * A worker that is shutting down exits once it has no timers left,
+     * abandoning blocked requests: this timer keeps it until the lookup
+     * is back.
+     */
+
+    ctx->keepalive.handler = ngx_http_auth_jwt_session_keepalive;
+    ctx->keepalive.data = r;
+    ctx->keepalive.log = r->connection->log;
+
+    ngx_add_timer(&ctx->keepalive, NGX_HTTP_AUTH_JWT_KEEPALIVE_TIMER);
+
+    return NGX_AGAIN;
+
+#else
+
+    return NGX_ERROR;
+
+#endif
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_auth_jwt_session_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_auth_jwt_session_task_t  *t = data;
+
+    t->status = ajwt_session_check(t->store, t->key, t->fingerprint,
+                                   t->now, t->touch, &t->reason);
+}
+
+
+static void
+ngx_http_auth_jwt_session_done(ngx_event_t *ev)
+{
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_auth_jwt_ctx_t           *ctx;
+    ngx_http_auth_jwt_session_task_t  *t;
+
+    t = ev->data;
+    r = t->request;
+    ctx = t->ctx;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    if (ctx->keepalive.timer_set) {
+        ngx_del_timer(&ctx->keepalive);
+    }
+
+    ctx->session = NGX_HTTP_AUTH_JWT_SESSION_DONE;
+    ctx->status = t->status;
+    ctx->reason = t->reason;
+
+    /* a terminated request has its own write handler: let it finish */
+
+    r->write_event_handler(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_auth_jwt_session_keepalive(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_HTTP_AUTH_JWT_KEEPALIVE_TIMER);
+}
+
+#endif
 
 
 /*
@@ -844,6 +1113,30 @@ ngx_http_auth_jwt_add_variables(ngx_conf_t *cf)
 
 
 static void *
+ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_auth_jwt_main_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_auth_jwt_main_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->servers = NULL;
+     *     conf->store = NULL;
+     *     conf->thread_pool = NULL;
+     */
+
+    conf->timeout = NGX_HTTP_AUTH_JWT_STORE_TIMEOUT;
+
+    return conf;
+}
+
+
+static void *
 ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_auth_jwt_loc_conf_t  *conf;
@@ -857,9 +1150,12 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->token = NULL;
+     *     conf->fingerprint = NULL;
+     *     conf->touch = 0;
      */
 
     conf->realm = NGX_CONF_UNSET_PTR;
+    conf->session = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
     conf->require = NGX_CONF_UNSET_PTR;
     conf->leeway = NGX_CONF_UNSET;
@@ -874,12 +1170,21 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_auth_jwt_loc_conf_t  *prev = parent;
     ngx_http_auth_jwt_loc_conf_t  *conf = child;
 
-    /* the token source is a parameter of auth_jwt: inherited with it */
+    ngx_http_auth_jwt_main_conf_t  *amcf;
+
+    /* parameters are inherited with their directive */
 
     if (conf->realm == NGX_CONF_UNSET_PTR) {
         conf->realm = (prev->realm == NGX_CONF_UNSET_PTR) ? NULL
                                                           : prev->realm;
         conf->token = prev->token;
+    }
+
+    if (conf->session == NGX_CONF_UNSET_PTR) {
+        conf->session = (prev->session == NGX_CONF_UNSET_PTR) ? NULL
+                                                              : prev->session;
+        conf->fingerprint = prev->fingerprint;
+        conf->touch = prev->touch;
     }
 
     ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
@@ -892,6 +1197,15 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"auth_jwt\" is enabled but no "
                            "\"auth_jwt_key_file\" is configured for it");
+        return NGX_CONF_ERROR;
+    }
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
+
+    if (conf->session && amcf->servers == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"auth_jwt_session\" is enabled but no "
+                           "\"auth_jwt_memcached\" is configured");
         return NGX_CONF_ERROR;
     }
 
@@ -931,13 +1245,56 @@ ngx_http_auth_jwt_keys_cleanup(void *data)
 }
 
 
+static ngx_int_t
+ngx_http_auth_jwt_init_process(ngx_cycle_t *cycle)
+{
+    char                            err[256];
+    ngx_http_auth_jwt_main_conf_t  *amcf;
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_auth_jwt_module);
+
+    if (amcf == NULL || amcf->servers == NULL) {
+        return NGX_OK;
+    }
+
+    /* connections belong to one process: made here, after fork */
+
+    amcf->store = ajwt_store_create(amcf->servers->elts,
+                                    amcf->servers->nelts,
+                                    (uint32_t) amcf->timeout,
+                                    err, sizeof(err));
+    if (amcf->store == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "auth_jwt_memcached: %s", err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_auth_jwt_main_conf_t  *amcf;
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_auth_jwt_module);
+
+    if (amcf) {
+        ajwt_store_free(amcf->store);
+        amcf->store = NULL;
+    }
+}
+
+
 static char *
 ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
 
-    ngx_str_t                         *value, token;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_str_t  *value, token;
 
     if (ajlcf->realm != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -954,18 +1311,9 @@ ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    ajlcf->realm = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (ajlcf->realm == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = ajlcf->realm;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+    if (ngx_http_auth_jwt_compile(cf, &value[1], &ajlcf->realm)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -989,22 +1337,7 @@ ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ajlcf->token = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (ajlcf->token == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &token;
-    ccv.complex_value = ajlcf->token;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_auth_jwt_compile(cf, &token, &ajlcf->token);
 }
 
 
@@ -1230,6 +1563,233 @@ ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     v->get_handler = ngx_http_auth_jwt_path_variable;
     v->data = (uintptr_t) path;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_main_conf_t *amcf = conf;
+
+#if (NGX_THREADS)
+    char           err[256];
+    ngx_int_t      timeout;
+    ngx_str_t     *value, s, name;
+    ngx_url_t      u;
+    ngx_uint_t     i;
+    ajwt_str_t    *server;
+    ajwt_store_t  *store;
+
+    if (amcf->servers) {
+        return "is duplicate";
+    }
+
+    amcf->servers = ngx_array_create(cf->pool, cf->args->nelts,
+                                     sizeof(ajwt_str_t));
+    if (amcf->servers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    /* nginx creates "default" by itself; another needs "thread_pool" */
+    ngx_str_set(&name, "default");
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "thread_pool=", 12) == 0) {
+            name.data = value[i].data + 12;
+            name.len = value[i].len - 12;
+
+            if (name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            timeout = ngx_parse_time(&s, 0);
+            if (timeout == NGX_ERROR || timeout == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid timeout \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            amcf->timeout = timeout;
+            continue;
+        }
+
+        /* checked here, so that "nginx -t" names a bad address */
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = value[i];
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.no_port
+            || u.host.len == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid server \"%V\": %s", &value[i],
+                               u.err ? u.err : "expected host:port");
+            return NGX_CONF_ERROR;
+        }
+
+        server = ngx_array_push(amcf->servers);
+        if (server == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        server->data = value[i].data;
+        server->len = value[i].len;
+    }
+
+    if (amcf->servers->nelts == 0) {
+        return "needs at least one server";
+    }
+
+    /* the store's own checks, now rather than in every worker's start */
+
+    store = ajwt_store_create(amcf->servers->elts, amcf->servers->nelts,
+                              (uint32_t) amcf->timeout, err, sizeof(err));
+    if (store == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    ajwt_store_free(store);
+
+    amcf->thread_pool = ngx_thread_pool_add(cf, &name);
+    if (amcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    return "requires nginx built with thread pools (--with-threads)";
+
+#endif
+}
+
+
+static char *
+ngx_http_auth_jwt_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    time_t      touch;
+    ngx_str_t  *value, s;
+    ngx_uint_t  i;
+
+    if (ajlcf->session != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts != 2) {
+            return "takes no parameters with \"off\"";
+        }
+
+        ajlcf->session = NULL;
+        return NGX_CONF_OK;
+    }
+
+    ajlcf->session = NULL;
+    ajlcf->touch = 1;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            if (s.len == 0
+                || ngx_http_auth_jwt_compile(cf, &s, &ajlcf->session)
+                   != NGX_CONF_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fingerprint=", 12) == 0) {
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+
+            if (s.len == 0
+                || ngx_http_auth_jwt_compile(cf, &s, &ajlcf->fingerprint)
+                   != NGX_CONF_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "touch=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            touch = ngx_parse_time(&s, 1);
+            if (touch == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            ajlcf->touch = touch;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (ajlcf->session == NULL) {
+        return "needs \"key=\", as in \"key=$jwt_claim_tokenId\"";
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_auth_jwt_compile(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_complex_value_t **cv)
+{
+    ngx_http_compile_complex_value_t  ccv;
+
+    *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (*cv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = value;
+    ccv.complex_value = *cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -168,20 +168,20 @@ extension KeySet {
 
 extension UnsafeRawBufferPointer {
     /// The bytes of a C (pointer, length) pair, or `nil` if the pair describes no memory.
-    fileprivate init?(cBytes start: UnsafePointer<UInt8>?, count: Int) {
+    init?(cBytes start: UnsafePointer<UInt8>?, count: Int) {
         guard count >= 0, start != nil || count == 0 else {
             return nil
         }
         self.init(start: start, count: count)
     }
 
-    fileprivate init?(_ string: ajwt_str_t) {
+    init?(_ string: ajwt_str_t) {
         self.init(cBytes: string.data, count: string.len)
     }
 }
 
 extension UnsafeMutableRawBufferPointer {
-    fileprivate init?(cBytes start: UnsafeMutablePointer<UInt8>?, count: Int) {
+    init?(cBytes start: UnsafeMutablePointer<UInt8>?, count: Int) {
         guard count >= 0, start != nil || count == 0 else {
             return nil
         }
@@ -190,7 +190,7 @@ extension UnsafeMutableRawBufferPointer {
 }
 
 extension UnsafeBufferPointer<ajwt_str_t> {
-    fileprivate init?(cPath start: UnsafePointer<ajwt_str_t>?, count: Int) {
+    init?(cPath start: UnsafePointer<ajwt_str_t>?, count: Int) {
         guard count >= 0, start != nil || count == 0 else {
             return nil
         }
@@ -206,13 +206,13 @@ extension ajwt_str_t {
 
 extension StaticString {
     /// The string as a C string: the compiler emits string literals NUL-terminated.
-    fileprivate var cString: UnsafePointer<CChar> {
+    var cString: UnsafePointer<CChar> {
         UnsafeRawPointer(self.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 }
 
 /// Copies `message` into a C buffer of `capacity` bytes, truncated to fit and NUL-terminated.
-private func copyMessage(_ message: String, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int) {
+func copyMessage(_ message: String, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int) {
     guard let buffer, capacity > 0 else {
         return
     }

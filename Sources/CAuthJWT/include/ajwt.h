@@ -166,6 +166,95 @@ ajwt_json_type_t ajwt_json_get(ajwt_str_t json, const ajwt_str_t *path,
 size_t ajwt_json_unescape(ajwt_str_t raw, uint8_t *out);
 
 
+/*
+ * Sessions: the record an auth server keeps in memcached per token (see
+ * the README's session record contract), a JSON object such as
+ *
+ *   {"fingerprint":"c0ffee","last_access_time":1800000000,
+ *    "session_idle_timeout":1800,"expires_at":1800086400}
+ */
+
+
+/* Longest record the store reads; a longer one is AJWT_INVALID_SESSION. */
+#define AJWT_MAX_SESSION_RECORD  65536
+
+
+/* What the session decision made of a record. */
+typedef struct {
+    size_t          updated_len;  /* > 0: write these bytes of out back */
+    int64_t         expires_at;   /* the record's "expires_at", or 0 */
+} ajwt_session_update_t;
+
+
+/*
+ * The session decision, pure (no I/O): given a record's bytes, the
+ * request's fingerprint (len 0: the request has none), now and the touch
+ * interval (seconds), decides in the contract's order:
+ *   record not a JSON object with integer "last_access_time" and
+ *   "session_idle_timeout" (and, when present, string "fingerprint" and
+ *   integer "expires_at")                     -> AJWT_INVALID_SESSION
+ *   "expires_at" present and now >= it        -> AJWT_LOGGED_OUT
+ *   fingerprint differs (constant time), or the record has one and the
+ *   request none                              -> AJWT_FINGERPRINT_MISMATCH
+ *   session_idle_timeout >= 0 and
+ *   now - last_access_time > session_idle_timeout
+ *                                             -> AJWT_SESSION_IDLE_TIMEOUT
+ *   otherwise                                 -> AJWT_OK
+ * On AJWT_OK, when now - last_access_time >= touch, writes into out
+ * (out_len >= ajwt_session_update_size(record.len)) the record with
+ * "last_access_time" set to now and every other byte kept, and sets
+ * update->updated_len; otherwise updated_len is 0.
+ *
+ * *reason is set to a static string explaining a rejection.
+ * Reentrant and thread-safe.
+ */
+ajwt_status_t ajwt_session_decide(ajwt_str_t record, ajwt_str_t fingerprint,
+    int64_t now, int64_t touch, uint8_t *out, size_t out_len,
+    ajwt_session_update_t *update, const char **reason);
+
+/* The out buffer size ajwt_session_decide() needs for a record. */
+size_t ajwt_session_update_size(size_t record_len);
+
+
+/* A connection pool to the session store's memcached servers. */
+typedef struct ajwt_store_s  ajwt_store_t;
+
+/*
+ * Creates a store for servers ("host:port" each), distributed by
+ * consistent hashing (ketama), with timeout_ms as the connect and I/O
+ * timeout. Connections are made lazily, at most one per calling thread.
+ * Returns NULL and writes a NUL-terminated reason into err on failure.
+ *
+ * Call in each worker after fork (connections must not cross processes);
+ * release with ajwt_store_free().
+ */
+ajwt_store_t *ajwt_store_create(const ajwt_str_t *servers, size_t nservers,
+    uint32_t timeout_ms, char *err, size_t errlen);
+
+/* Releases a store and closes its connections. NULL is ignored. */
+void ajwt_store_free(ajwt_store_t *store);
+
+/*
+ * The session check for one request: reads the record under key (gets),
+ * decides with ajwt_session_decide(), and when a touch is due writes the
+ * updated record back with compare-and-swap (cas), keeping the entry's
+ * expiry ("expires_at", else none), so that a delete (logout) between the
+ * read and the write stays deleted.
+ *
+ * Returns AJWT_OK, AJWT_LOGGED_OUT (no record, or deleted before the
+ * write), AJWT_INVALID_TOKEN (key not usable as a memcached key: empty,
+ * longer than 250 bytes, or with spaces or control characters), any status
+ * of ajwt_session_decide(), or AJWT_SESSION_STORE_UNAVAILABLE (no server
+ * answered within the timeout). *reason is a static string.
+ *
+ * Blocks for network I/O, bounded by the timeout: call it on a thread
+ * pool, never on an event loop. Thread-safe.
+ */
+ajwt_status_t ajwt_session_check(ajwt_store_t *store, ajwt_str_t key,
+    ajwt_str_t fingerprint, int64_t now, int64_t touch,
+    const char **reason);
+
+
 #ifdef __cplusplus
 }
 #endif

@@ -75,7 +75,7 @@ my $OWNER = $$;          # the test process; forked children leave nginx alone
 my $JSON = JSON::PP->new->canonical;
 
 # nginx is stopped when the test ends, dies, or is interrupted.
-END { stop_nginx() if $$ == $OWNER }
+END { local $?; stop_nginx() if $$ == $OWNER }    # keep the exit status
 $SIG{$_} = sub { exit 130 } for qw(INT TERM HUP);
 
 sub testdir { $TESTDIR }

@@ -1,0 +1,218 @@
+import CLibMemcached
+import JWTCore
+
+/// The session store: memcached servers holding one session record per token (interface.md, "Session record").
+///
+/// Keys are spread over the servers by consistent hashing in libketama's compatible mode (MD5, weighted
+/// ketama: the mode other clients call "libketama compatible"), so an auth server using such a client writes
+/// each record where nginx reads it, and adding a server moves few keys.
+///
+/// A master handle holds the configuration; a libmemcachedutil pool lends clones of it to the calling threads
+/// (grown lazily up to `maximumConnections`), each with its own connections, made on first use. A server that
+/// fails is retried after one second, never ejected, so one that comes back is used again without a reload.
+///
+/// Thread-safe: the pool is locked, and a handle is used by one thread at a time. Build it after `fork`, since
+/// connections must not cross processes.
+public final class SessionStore: @unchecked Sendable {
+    /// The most handles (so connections per server) the pool lends at once.
+    public static let maximumConnections: UInt32 = 64
+
+    private let master: UnsafeMutablePointer<memcached_st>
+    private let pool: OpaquePointer
+    /// How long a thread waits for a free handle when all are lent: the I/O timeout.
+    private let fetchTimeout: timespec
+
+    /// Creates a store for `servers` ("host:port" each; an IPv6 address in brackets) with `timeoutMilliseconds` as
+    /// the connect and I/O timeout. Connects to nothing yet.
+    public init(servers: [String], timeoutMilliseconds: UInt32) throws(SessionStoreError) {
+        guard !servers.isEmpty else {
+            throw .noServers
+        }
+        guard timeoutMilliseconds > 0 else {
+            throw .zeroTimeout
+        }
+        let addresses = try servers.map { (server) throws(SessionStoreError) in try MemcachedServer(parsing: server) }
+        guard let master = memcached_create(nil) else {
+            throw .clientAllocationFailed
+        }
+        do throws(SessionStoreError) {
+            try Self.configure(master, timeoutMilliseconds: UInt64(timeoutMilliseconds))
+            for address in addresses {
+                let code = memcached_server_add(master, address.host, address.port)
+                guard memcached_success(code) else {
+                    throw .invalidServer("\(address.host):\(address.port)", Self.describe(code))
+                }
+            }
+            // libmemcachedutil refuses an initial size of 0; one handle is cheap (no connection until used).
+            guard let pool = memcached_pool_create(master, 1, Self.maximumConnections) else {
+                throw .poolAllocationFailed
+            }
+            self.pool = pool
+        } catch {
+            memcached_free(master)
+            throw error
+        }
+        self.master = master
+        self.fetchTimeout = timespec(
+            tv_sec: Int(timeoutMilliseconds / 1000),
+            tv_nsec: Int(timeoutMilliseconds % 1000) * 1_000_000
+        )
+    }
+
+    deinit {
+        // The pool frees its clones and hands the master back.
+        _ = memcached_pool_destroy(self.pool)
+        memcached_free(self.master)
+    }
+
+    /// The session check for one request: reads the record under `key` (`gets`), decides with
+    /// `SessionRecord.decide`, and when a touch is due writes the updated record back with compare-and-swap,
+    /// keeping the entry's flags and expiry (`expires_at`, else none), so that a delete (logout) between the read
+    /// and the write stays deleted.
+    ///
+    /// Blocks for network I/O, bounded by the timeout.
+    ///
+    /// - Parameter fingerprint: the request's fingerprint; empty when it has none.
+    public func check(
+        key: UnsafeRawBufferPointer,
+        fingerprint: UnsafeRawBufferPointer,
+        now: Int64,
+        touch: Int64
+    ) throws(SessionError) {
+        try SessionKey.validate(key)
+        try self.withConnection { (connection) throws(SessionError) in
+            guard let item = try connection.gets(key) else {
+                throw .noRecord
+            }
+            let record = item.value
+            guard record.count <= SessionRecord.maximumLength else {
+                throw .recordTooLong
+            }
+            try withUnsafeTemporaryAllocation(
+                byteCount: SessionRecord.scratchSize(forRecordLength: record.count),
+                alignment: MemoryLayout<UInt64>.alignment
+            ) { (scratch) throws(SessionError) in
+                let update = try SessionRecord.decide(
+                    record,
+                    fingerprint: fingerprint,
+                    now: now,
+                    touch: touch,
+                    scratch: scratch
+                )
+                guard update.updatedLength > 0 else {
+                    return
+                }
+                let outcome = try connection.cas(
+                    key,
+                    value: UnsafeRawBufferPointer(rebasing: scratch[..<update.updatedLength]),
+                    expiration: update.expiresAt ?? 0,
+                    flags: item.flags,
+                    cas: item.cas
+                )
+                switch outcome {
+                case .stored, .changed:
+                    // Changed: another request touched the session first, which is as good.
+                    return
+                case .deleted:
+                    throw .deletedDuringCheck
+                }
+            }
+        }
+    }
+
+    /// Stores `record` under `key`, expiring at `expiresAt` (seconds since the Epoch; 0: never), as an auth server
+    /// does at login.
+    public func create(key: String, record: some Collection<UInt8>, expiresAt: Int64) throws(SessionError) {
+        let record = Array(record)
+        try Self.withKey(key) { (key) throws(SessionError) in
+            try self.withConnection { (connection) throws(SessionError) in
+                try withBytes(of: record) { (record) throws(SessionError) in
+                    try connection.set(key, value: record, expiration: expiresAt)
+                }
+            }
+        }
+    }
+
+    /// The record stored under `key`, or `nil`.
+    public func record(forKey key: String) throws(SessionError) -> [UInt8]? {
+        try Self.withKey(key) { (key) throws(SessionError) in
+            try self.withConnection { (connection) throws(SessionError) in
+                guard let item = try connection.gets(key) else {
+                    return nil
+                }
+                return Array(item.value)
+            }
+        }
+    }
+
+    /// Deletes the record under `key`, as an auth server does at logout: `true` if there was one.
+    public func delete(key: String) throws(SessionError) -> Bool {
+        try Self.withKey(key) { (key) throws(SessionError) in
+            try self.withConnection { (connection) throws(SessionError) in try connection.delete(key) }
+        }
+    }
+
+    /// Runs `body` with a handle borrowed from the pool.
+    func withConnection<Result>(
+        _ body: (MemcachedConnection) throws(SessionError) -> Result
+    ) throws(SessionError) -> Result {
+        var timeout = self.fetchTimeout
+        var code = MEMCACHED_SUCCESS
+        guard let handle = memcached_pool_fetch(self.pool, &timeout, &code) else {
+            // The pool reports a failed clone with a success code.
+            throw code == MEMCACHED_TIMEOUT ? .storeNoConnection : .storeOutOfMemory
+        }
+        defer { _ = memcached_pool_release(self.pool, handle) }
+        return try body(MemcachedConnection(handle: handle))
+    }
+
+    /// Runs `body` with a validated key's bytes.
+    private static func withKey<Result>(
+        _ key: String,
+        _ body: (UnsafeRawBufferPointer) throws(SessionError) -> Result
+    ) throws(SessionError) -> Result {
+        try withBytes(of: Array(key.utf8)) { (key) throws(SessionError) in
+            try SessionKey.validate(key)
+            return try body(key)
+        }
+    }
+
+    /// Applies the store's behaviors to the master handle; the pool's clones inherit them.
+    private static func configure(
+        _ handle: UnsafeMutablePointer<memcached_st>,
+        timeoutMilliseconds: UInt64
+    ) throws(SessionStoreError) {
+        let behaviors: [(memcached_behavior_t, UInt64, String)] = [
+            // libketama-compatible consistent hashing: weighted ketama with MD5 keys.
+            (MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1, "ketama"),
+            (MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1, "CAS support"),
+            (MEMCACHED_BEHAVIOR_TCP_NODELAY, 1, "TCP_NODELAY"),
+            (MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, timeoutMilliseconds, "connect timeout"),
+            (MEMCACHED_BEHAVIOR_POLL_TIMEOUT, timeoutMilliseconds, "poll timeout"),
+            (MEMCACHED_BEHAVIOR_RCV_TIMEOUT, timeoutMilliseconds * 1000, "receive timeout"),
+            (MEMCACHED_BEHAVIOR_SND_TIMEOUT, timeoutMilliseconds * 1000, "send timeout"),
+            // A failed server is retried after a second; never ejected, so its keys never move elsewhere.
+            (MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1, "retry timeout"),
+            (MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS, 0, "auto-eject"),
+        ]
+        for (behavior, value, name) in behaviors {
+            let code = memcached_behavior_set(handle, behavior, value)
+            guard memcached_success(code) else {
+                throw .configurationFailed("\(name): \(describe(code))")
+            }
+        }
+    }
+
+    private static func describe(_ code: memcached_return_t) -> String {
+        String(cString: memcached_strerror(nil, code))
+    }
+}
+
+/// `Array.withUnsafeBytes` with a typed error.
+private func withBytes<Result>(
+    of bytes: [UInt8],
+    _ body: (UnsafeRawBufferPointer) throws(SessionError) -> Result
+) throws(SessionError) -> Result {
+    let result = bytes.withUnsafeBytes { bytes in Swift.Result { () throws(SessionError) in try body(bytes) } }
+    return try result.get()
+}
