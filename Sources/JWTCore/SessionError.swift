@@ -1,7 +1,7 @@
 /// Why a session check refused a request: the status the client gets and a static reason for the error log.
 ///
 /// Reasons are static strings that never contain the session key, the fingerprint or the record's contents.
-public struct SessionError: Error, Hashable, CustomStringConvertible {
+public struct SessionError: StaticReasonError {
     /// The product status code the refusal maps to.
     public enum Status: Sendable, Hashable {
         /// The session key cannot be a memcached key.
@@ -25,22 +25,6 @@ public struct SessionError: Error, Hashable, CustomStringConvertible {
     package init(_ reason: StaticString, status: Status) {
         self.status = status
         self.reason = reason
-    }
-
-    public var description: String {
-        self.reason.description
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.status == rhs.status
-            && lhs.reason.withUTF8Buffer { lhsReason in
-                rhs.reason.withUTF8Buffer { lhsReason.elementsEqual($0) }
-            }
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(self.status)
-        self.reason.withUTF8Buffer { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 

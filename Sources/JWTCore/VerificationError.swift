@@ -1,7 +1,7 @@
 /// Why a token was rejected: the status the client gets and a static reason for the error log.
 ///
 /// Reasons are static strings that never contain token bytes or key material.
-public struct VerificationError: Error, Hashable, CustomStringConvertible {
+public struct VerificationError: StaticReasonError {
     /// The product status code the rejection maps to.
     public enum Status: Sendable, Hashable {
         case invalidToken
@@ -14,22 +14,6 @@ public struct VerificationError: Error, Hashable, CustomStringConvertible {
     private init(_ reason: StaticString, status: Status = .invalidToken) {
         self.status = status
         self.reason = reason
-    }
-
-    public var description: String {
-        self.reason.description
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.status == rhs.status
-            && lhs.reason.withUTF8Buffer { lhsReason in
-                rhs.reason.withUTF8Buffer { lhsReason.elementsEqual($0) }
-            }
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(self.status)
-        self.reason.withUTF8Buffer { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 

@@ -212,7 +212,11 @@ ajwt_status_t ajwt_session_decide(ajwt_str_t record, ajwt_str_t fingerprint,
     int64_t now, int64_t touch, uint8_t *out, size_t out_len,
     ajwt_session_update_t *update, const char **reason);
 
-/* The out buffer size ajwt_session_decide() needs for a record. */
+/*
+ * The out buffer size ajwt_session_decide() needs for a record: the updated
+ * record plus the JSON validator's work space, so the decision allocates
+ * nothing.
+ */
 size_t ajwt_session_update_size(size_t record_len);
 
 
@@ -220,10 +224,13 @@ size_t ajwt_session_update_size(size_t record_len);
 typedef struct ajwt_store_s  ajwt_store_t;
 
 /*
- * Creates a store for servers ("host:port" each), distributed by
- * consistent hashing (ketama), with timeout_ms as the connect and I/O
- * timeout. Connections are made lazily, at most one per calling thread.
- * Returns NULL and writes a NUL-terminated reason into err on failure.
+ * Creates a store for servers ("host:port" or "[IPv6]:port" each),
+ * distributed by libketama-compatible consistent hashing (weighted ketama,
+ * MD5), with timeout_ms (at least 1) as the connect and I/O timeout.
+ * Connections are made lazily, at most one per calling thread; a server
+ * that failed is tried again after 1 to 2 seconds. Returns NULL and writes
+ * a NUL-terminated reason into err on failure. Creating a store connects
+ * to nothing, so it also validates a configuration.
  *
  * Call in each worker after fork (connections must not cross processes);
  * release with ajwt_store_free().
