@@ -3,6 +3,8 @@
 #   make run    build the module and start the demo nginx on 127.0.0.1
 #   make stop   stop the demo
 #   make test   build everything and run all the tests (Swift + nginx)
+#   make bench  the benchmarks: the core (bench-core) and nginx under load
+#               (bench-nginx); they print figures, nothing asserts timings
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -51,7 +53,8 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
           $(shell dpkg-buildflags --get CPPFLAGS 2>/dev/null)
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
-.PHONY: all deps swift module test test-swift test-nginx run stop clean
+.PHONY: all deps swift module test test-swift test-nginx run stop clean \
+        bench bench-core bench-nginx
 
 all: module
 
@@ -93,6 +96,16 @@ test-swift: deps
 test-nginx: module
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_MODULE=$(MODULE) JWTCTL=$(JWTCTL) \
 	    prove -r nginx-module/t
+
+bench: bench-core bench-nginx
+
+# A nested package (Benchmarks/), so the module's build never pulls in the
+# benchmark harness.
+bench-core: deps
+	$(SWIFT) package --package-path Benchmarks benchmark --no-progress
+
+bench-nginx: module
+	bench/nginx-bench
 
 run: module
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \

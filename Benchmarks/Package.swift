@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+//
+// Micro-benchmarks of the Swift core (ordo-one/benchmark), kept in a nested package so that the root package's
+// build, tests and CI never see the benchmark dependency. Run from the repository root with
+//
+//     swift package --package-path Benchmarks benchmark
+//
+// The core is reached through the root package's AuthJWT product, over the C ABI of ajwt.h (CAuthJWT), as nginx
+// calls it.
+import PackageDescription
+
+let package = Package(
+    name: "nginx-auth-jwt-benchmarks",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        // The root package. Named explicitly: a path dependency's identity is otherwise its directory's name,
+        // which differs between checkouts.
+        .package(name: "nginx-auth-jwt", path: ".."),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: [
+                .product(name: "AuthJWT", package: "nginx-auth-jwt"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)
