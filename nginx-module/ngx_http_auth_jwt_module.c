@@ -160,6 +160,8 @@ static char *ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_session(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_auth_jwt_param(ngx_conf_t *cf, ngx_str_t *arg,
+    char *name, ngx_http_complex_value_t **cv);
 static char *ngx_http_auth_jwt_compile(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_complex_value_t **cv);
 
@@ -1294,7 +1296,7 @@ ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
 
-    ngx_str_t  *value, token;
+    ngx_str_t  *value;
 
     if (ajlcf->realm != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -1321,23 +1323,26 @@ ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (ngx_strncmp(value[2].data, "token=", 6) != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[2]);
-        return NGX_CONF_ERROR;
-    }
+    switch (ngx_http_auth_jwt_param(cf, &value[2], "token=", &ajlcf->token)) {
 
-    token.data = value[2].data + 6;
-    token.len = value[2].len - 6;
+    case NGX_OK:
+        if (ajlcf->token->lengths) {
+            return NGX_CONF_OK;
+        }
 
-    if (token.len < 2 || token.data[0] != '$') {
+        /* fall through */
+
+    case NGX_ERROR:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"token=\" must name a variable, "
                            "as in \"token=$http_x_auth_token\"");
         return NGX_CONF_ERROR;
-    }
 
-    return ngx_http_auth_jwt_compile(cf, &token, &ajlcf->token);
+    default:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
 }
 
 
@@ -1688,6 +1693,7 @@ ngx_http_auth_jwt_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
 
     time_t      touch;
+    ngx_int_t   rc;
     ngx_str_t  *value, s;
     ngx_uint_t  i;
 
@@ -1711,32 +1717,19 @@ ngx_http_auth_jwt_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
+        rc = ngx_http_auth_jwt_param(cf, &value[i], "key=", &ajlcf->session);
 
-            if (s.len == 0
-                || ngx_http_auth_jwt_compile(cf, &s, &ajlcf->session)
-                   != NGX_CONF_OK)
-            {
-                goto invalid;
-            }
+        if (rc == NGX_DECLINED) {
+            rc = ngx_http_auth_jwt_param(cf, &value[i], "fingerprint=",
+                                         &ajlcf->fingerprint);
+        }
 
+        if (rc == NGX_OK) {
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "fingerprint=", 12) == 0) {
-            s.data = value[i].data + 12;
-            s.len = value[i].len - 12;
-
-            if (s.len == 0
-                || ngx_http_auth_jwt_compile(cf, &s, &ajlcf->fingerprint)
-                   != NGX_CONF_OK)
-            {
-                goto invalid;
-            }
-
-            continue;
+        if (rc == NGX_ERROR) {
+            goto invalid;
         }
 
         if (ngx_strncmp(value[i].data, "touch=", 6) == 0) {
@@ -1767,6 +1760,37 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * A "name=value" parameter: NGX_DECLINED if arg is not one, NGX_OK with
+ * its value compiled into *cv, NGX_ERROR for an empty or bad value.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_param(ngx_conf_t *cf, ngx_str_t *arg, char *name,
+    ngx_http_complex_value_t **cv)
+{
+    size_t     len;
+    ngx_str_t  value;
+
+    len = ngx_strlen(name);
+
+    if (arg->len < len || ngx_strncmp(arg->data, name, len) != 0) {
+        return NGX_DECLINED;
+    }
+
+    value.data = arg->data + len;
+    value.len = arg->len - len;
+
+    if (value.len == 0
+        || ngx_http_auth_jwt_compile(cf, &value, cv) != NGX_CONF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
