@@ -5,6 +5,8 @@
 #   make test   build everything and run all the tests (Swift + nginx)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
 #               (bench-nginx); they print figures, nothing asserts timings
+#   make growth a million mixed requests through one nginx worker; fails if
+#               its memory grows after warm-up (bench/growth)
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -54,7 +56,7 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
-        bench bench-core bench-nginx
+        bench bench-core bench-nginx growth
 
 all: module
 
@@ -106,6 +108,10 @@ bench-core: deps
 
 bench-nginx: module
 	bench/nginx-bench
+
+# A leak check, not a benchmark: about 3 minutes on 2 cores.
+growth: module
+	bench/growth
 
 run: module
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \

@@ -241,21 +241,6 @@ sub find_token {
     die 'no token with the wanted shape';
 }
 
-# A valid HS256 token of exactly $length bytes: a payload pad sets the size
-# to within a few bytes, a header pad makes it exact.
-sub token_of_length {
-    my ($length) = @_;
-    my $base = int(($length - 120) * 3 / 4);
-    for my $p ($base - 8 .. $base + 8) {
-        for my $h (0 .. 8) {
-            my $t = sign_compact(qq({"alg":"HS256","x":"@{[ 'h' x $h ]}"}),
-                qq({"sub":"alice","exp":$EXP,"pad":"@{[ 'p' x $p ]}"}));
-            return $t if length $t == $length;
-        }
-    }
-    die "no token of length $length";
-}
-
 # The first character of a base64url string changed to another.
 sub flip {
     my ($s) = @_;

@@ -74,18 +74,7 @@ sub finish_load {
 
 # Waits until the master has one child left (old workers have exited).
 sub one_worker_left {
-    my $master = nginx_pid();
-    return wait_for(15, sub { children_of($master) == 1 });
-}
-
-# The processes whose parent is $ppid, from /proc/<pid>/stat
-# ("pid (comm) state ppid ...").
-sub children_of {
-    my ($ppid) = @_;
-    return grep {
-        my ($state, $parent) = split ' ', slurp("/proc/$_/stat") =~ s/^.*\)\s//sr;
-        defined $parent && $parent == $ppid;
-    } map { m{^/proc/(\d+)$} ? $1 : () } glob '/proc/[0-9]*';
+    return wait_for(15, sub { nginx_workers() == 1 });
 }
 
 # Reloads under load; the third adds the RSA key.

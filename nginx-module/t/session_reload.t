@@ -39,15 +39,6 @@ EOF
 
 start_nginx($CONF);
 
-# The processes whose parent is $ppid (from /proc/<pid>/stat).
-sub children_of {
-    my ($ppid) = @_;
-    return grep {
-        my (undef, $parent) = split ' ', slurp("/proc/$_/stat") =~ s/^.*\)\s//sr;
-        defined $parent && $parent == $ppid;
-    } map { m{^/proc/(\d+)$} ? $1 : () } glob '/proc/[0-9]*';
-}
-
 # Sessions and what each must get: live (200), absent (LOGGED_OUT), idle
 # (SESSION_IDLE_TIMEOUT), another fingerprint (FINGERPRINT_MISMATCH).
 sub setup {
@@ -117,7 +108,7 @@ for my $round (1 .. 2) {
     my ($rc, $out) = reload_nginx();
     is($rc, 0, "reload $round: nginx -s reload") or diag($out);
     check("reload $round", \@cases, \@inflight);
-    ok(wait_for(15, sub { children_of(nginx_pid()) == 1 }),
+    ok(wait_for(15, sub { nginx_workers() == 1 }),
         "reload $round: the old worker exited");
     # (http_finish: through the slow proxy a lookup and its touch take 1.2 s)
     is_ok(http_finish(http_start('/', 'FINGER-PRINT' => 'fp',

@@ -46,11 +46,12 @@ use Crypt::PK::Ed25519;
 use Crypt::PK::RSA;
 
 our @EXPORT = qw(
-    start_nginx stop_nginx reload_nginx nginx_pid nginx_t require_module
+    start_nginx stop_nginx reload_nginx nginx_pid nginx_workers nginx_t
+    require_module
     http_get http_get_token http_request port testdir error_log access_log
     no_log_alerts wait_for now
     key key_file write_file slurp write_jwks jwk_public openssl
-    mint sign_compact sign_input b64u b64u_decode json_encode
+    mint sign_compact sign_input token_of_length b64u b64u_decode json_encode
     is_ok is_rejected
     jwtctl jwtctl_path require_jwtctl module_path
 );
@@ -297,6 +298,23 @@ sub sign_input {
     return "$input." . b64u($sig);
 }
 
+# A valid HS256 token (the hmac key, no kid) of exactly $length bytes: a
+# payload pad sets the size to within a few bytes, a header pad makes it
+# exact. Its exp is five minutes ahead.
+sub token_of_length {
+    my ($length) = @_;
+    my $exp = now() + 300;
+    my $base = int(($length - 120) * 3 / 4);
+    for my $p ($base - 8 .. $base + 8) {
+        for my $h (0 .. 8) {
+            my $t = sign_compact(qq({"alg":"HS256","x":"@{[ 'h' x $h ]}"}),
+                qq({"sub":"alice","exp":$exp,"pad":"@{[ 'p' x $p ]}"}));
+            return $t if length $t == $length;
+        }
+    }
+    croak "no token of length $length";
+}
+
 ###############################################################################
 # nginx
 
@@ -400,6 +418,17 @@ sub _startup_log {
 }
 
 sub nginx_pid { $PID }
+
+# The PIDs of the running nginx's processes other than the master (its
+# workers, and those of an older generation still shutting down), from
+# /proc/<pid>/stat.
+sub nginx_workers {
+    return () unless $PID;
+    return grep {
+        my (undef, $parent) = split ' ', slurp("/proc/$_/stat") =~ s/^.*\)\s//sr;
+        defined $parent && $parent == $PID;
+    } map { m{^/proc/(\d+)$} ? $1 : () } glob '/proc/[0-9]*';
+}
 
 # Stops nginx by its PID: QUIT, then TERM, then KILL, each bounded.
 sub stop_nginx {

@@ -463,7 +463,9 @@ sub keepalive_open {
 
 # keepalive_get($conn, $path, Header => value, ...): one request on the
 # connection; returns { status, body, closed } (status 0: no whole answer
-# within 10 seconds, or the connection closed).
+# within 10 seconds, or the connection closed; then received is the number
+# of bytes of the answer that came, and timeout is 1 if it was the 10
+# seconds).
 sub keepalive_get {
     my ($k, $path, @h) = @_;
     my $s = $k->{sock};
@@ -472,7 +474,11 @@ sub keepalive_get {
         $req .= "$n: $v\r\n";
     }
     local $SIG{PIPE} = 'IGNORE';
-    print $s "$req\r\n" or return { status => 0, body => '', closed => 1 };
+    my $failed = sub {
+        return { status => 0, body => '', closed => 1,
+            received => length $k->{buf}, timeout => $_[0] // 0 };
+    };
+    print $s "$req\r\n" or return $failed->();
     my $sel = IO::Select->new($s);
     my $deadline = time() + 10;
     while (time() < $deadline) {
@@ -487,12 +493,12 @@ sub keepalive_get {
                 return { status => $status, body => $body, closed => $closed };
             }
         }
-        last unless $sel->can_read($deadline - time());
+        return $failed->(1) unless $sel->can_read($deadline - time());
         my $n = sysread($s, my $buf, 65536);
         last unless $n;
         $k->{buf} .= $buf;
     }
-    return { status => 0, body => '', closed => 1 };
+    return $failed->(time() >= $deadline);
 }
 
 1;
