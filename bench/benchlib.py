@@ -158,6 +158,29 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def tcp_connections(pid, local_port=None, remote_port=None):
+    """The number of a process's connected TCP sockets (IPv4) with that
+    local or remote port, from /proc/net/tcp and /proc/<pid>/fd."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if state == "0A":   # LISTEN
+                continue
+            if (local_port is not None and int(local.split(":")[1], 16) == local_port
+                    or remote_port is not None and int(remote.split(":")[1], 16) == remote_port):
+                inodes.add("socket:[%s]" % inode)
+    fd_dir = "/proc/%d/fd" % pid
+    n = 0
+    for fd in os.listdir(fd_dir):
+        try:
+            n += os.readlink(os.path.join(fd_dir, fd)) in inodes
+        except OSError:
+            pass
+    return n
+
+
 def memcached_request(port, data, done=lambda buf: buf.endswith(b"END\r\n"), timeout=5):
     """Sends text-protocol commands; returns the answer once done(answer)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:

@@ -1,7 +1,7 @@
 -- wrk script of bench/growth: rotates through a list of requests and checks
 -- every answer against the one its request must get.
 --
---   wrk ... -s growth.lua <url> -- <cases file> <requests per thread>
+--   wrk ... -s growth.lua <url> -- <cases file> <requests per thread> <done dir>
 --
 -- The cases file has one request per line, tab-separated:
 --   name  status  code  path  header...   (a header is "Name: value";
@@ -9,7 +9,9 @@
 -- The path carries ?c=<line number>, which nginx echoes in an X-Case header
 -- (add_header ... always), so that each answer is matched to its case
 -- whatever the connection it came on. A thread stops itself after its share
--- of the requests; done() prints one line, "GROWTH-RESULT <json>".
+-- of the requests and creates <done dir>/thread-<n>: wrk itself runs until
+-- its -d duration or a SIGINT, which bench/growth sends once every thread
+-- is done. done() prints one line, "GROWTH-RESULT <json>".
 
 local threads = {}
 local next_id = 0
@@ -45,6 +47,7 @@ function init(args)
     end
     f:close()
     limit = tonumber(args[2])
+    done_file = args[3] .. "/thread-" .. id
     -- threads start at different places of the rotation
     position = (id * 7919) % #cases
     sent, answered, mismatches = 0, 0, 0
@@ -71,8 +74,9 @@ function response(status, headers, body)
                 c and c.status or "?", c and c.code or "?", status, code)
         end
     end
-    if answered >= limit then
+    if answered == limit then
         wrk.thread:stop()
+        assert(io.open(done_file, "w")):close()
     end
 end
 

@@ -116,7 +116,7 @@ sub invalid {
     my ($r, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     is_rejected($r, 401, 'INVALID_TOKEN', $name)
-        or diag("got $r->{status} $r->{body}");
+        or diag("got $r->{status} " . ($r->{body} =~ s/[^\x20-\x7e]/./gr));
 }
 
 ###############################################################################
@@ -223,7 +223,7 @@ sub mismatch {
     my ($r, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     is_rejected($r, 401, 'FINGERPRINT_MISMATCH', $name)
-        or diag("got $r->{status} $r->{body}");
+        or diag("got $r->{status} " . ($r->{body} =~ s/[^\x20-\x7e]/./gr));
 }
 
 is_ok(fp_get('utf8', $utf8_fp), 'UTF-8 fingerprint, the same bytes');

@@ -22,6 +22,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use IO::Select;
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -52,7 +53,7 @@ start_nginx(<<'EOF');
 EOF
 
 my $CLIENTS = 6;
-my $MAX_PER_CLIENT = 4000;    # the load's bound, besides its deadline
+my $MAX_PER_CLIENT = 25000;   # the load's bound, besides its deadline
 
 # Live sessions (one per client, so that touches do not all hit one key).
 sub write_sessions {
@@ -91,7 +92,9 @@ sub cases {
 #   <id> <case> <t0> <t1> <outcome> <status> <code>
 # outcome: answer; closed (a reused connection closed before any byte of
 # the answer: retried on a new one); or an error: refused, dropped (a new
-# connection closed with no answer), partial, timeout.
+# connection closed with no answer), partial, timeout. A kept-alive
+# connection the server closed while it was idle is seen before sending
+# (readable: EOF) and replaced, with a line "- stale".
 sub client {
     my ($n, $deadline, $stop, $file) = @_;
     my @cases = cases($n);
@@ -104,6 +107,11 @@ sub client {
         for my $attempt (1 .. 3) {
             my $id = "$n-$seq-$attempt";
             my $t0 = time();
+            if ($conn && IO::Select->new($conn->{sock})->can_read(0)) {
+                print $fh "- stale\n";
+                close $conn->{sock};
+                undef $conn;
+            }
             unless ($conn) {
                 $conn = keepalive_open();
                 $reused = 0;
@@ -174,13 +182,15 @@ start_memcached('a');
 write_sessions();
 $t{start1} = time();
 
-# recovered: a fresh client gets its session again (bounded: it must)
+# The README's promise: sessions are served again within two seconds of
+# memcached's return (each pooled connection retries on its own, so 503s
+# may trail the first success). A margin of half a second for the load.
+$t{recovered} = $t{start1} + 2.5;
 my $probe = session_token('live-1');
-$t{recovered} = wait_for(6, sub {
-    http_get_token('/s', $probe, 'FINGER-PRINT' => 'fp-1')->{status} == 200
-        && time() });
-ok($t{recovered}, 'sessions served again after memcached came back')
-    or $t{recovered} = time();
+ok(wait_for(6, sub {
+    http_get_token('/s', $probe, 'FINGER-PRINT' => 'fp-1')->{status} == 200 }),
+    'sessions served again after memcached came back');
+sleep 0.1 while time() < $t{recovered};
 
 sleep 0.8;
 $reload->();
@@ -204,14 +214,19 @@ is(scalar keys %workers, 6, 'each reload started a new worker');
 # The verdict on each answer. What a session request may get depends on the
 # store at the time: before stop0 and after recovered, only its own answer;
 # from stop1 to start0 (memcached gone), only 503; across the stop and the
-# restart, either, or LOGGED_OUT before the sessions were written again.
+# restart (until recovered), either, or LOGGED_OUT before the sessions were
+# written again.
 my %case = map { $_->[0] =~ tr/ /_/r => $_ } cases(1);
 my (%by_status, %by_outcome, @wrong, %closed_ids, %answered);
 my $lines = 0;
 for my $n (1 .. $CLIENTS) {
     for (split /\n/, slurp(testdir() . "/client-$n.txt")) {
-        $lines++;
         my ($id, $name, $t0, $t1, $outcome, $status, $code) = split / /;
+        if ($id eq '-') {
+            $by_outcome{stale}++;
+            next;
+        }
+        $lines++;
         $by_outcome{$outcome}++;
         if ($outcome eq 'closed') {
             $closed_ids{$id} = 1;
@@ -237,11 +252,12 @@ for my $n (1 .. $CLIENTS) {
 }
 
 my $errors = $lines - ($by_outcome{answer} // 0) - ($by_outcome{closed} // 0);
-diag(sprintf 'load: %d answers (%s), %d idle keep-alive closes retried, '
-    . '%d connection errors; memcached down %.2fs..%.2fs, sessions back at %.2fs',
+diag(sprintf 'load: %d answers (%s), %d idle keep-alive connections replaced, '
+    . '%d closed as a request was sent (retried), %d connection errors; '
+    . 'memcached down %.2fs..%.2fs, 503 allowed until %.2fs',
     $by_outcome{answer} // 0,
     join(', ', map { "$_: $by_status{$_}" } sort keys %by_status),
-    $by_outcome{closed} // 0, $errors,
+    $by_outcome{stale} // 0, $by_outcome{closed} // 0, $errors,
     $t{stop0} - $t_start, $t{start1} - $t_start, $t{recovered} - $t_start);
 
 cmp_ok($by_outcome{answer} // 0, '>', 300, 'the load ran');
