@@ -408,8 +408,9 @@ sub start_nginx {
         croak "nginx did not listen on port $listen:\n" . _startup_log();
     }
     # The master accepts before its worker is ready only in theory; wait for
-    # a worker to exist so that the first request is served.
-    wait_for(5, sub { slurp("$TESTDIR/error.log") =~ /start worker process/ });
+    # a worker of this master to exist so that the first request is served
+    # (not a log line: the log goes on across restarts).
+    wait_for(5, sub { nginx_workers() > 0 });
     return $PID;
 }
 

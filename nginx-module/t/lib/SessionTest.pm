@@ -10,8 +10,9 @@ package SessionTest;
 #     back raw (value, remaining TTL, flags, CAS unique) with memcached's
 #     meta command `mg`, so that a test sees exactly what the module wrote;
 #   - a FAKE memcached that accepts connections and never answers, a
-#     scripted one that answers each command with given bytes, and a slow
-#     proxy in front of a real memcached that delays every answer;
+#     scripted one that answers each command with given bytes, a slow
+#     proxy in front of a real memcached that delays every answer, and an
+#     HTTP upstream that echoes the request head it received;
 #   - HTTP helpers the session tests need: a request fired without waiting
 #     for its answer, and a keep-alive client.
 #
@@ -36,7 +37,7 @@ our @EXPORT = qw(
     memcached_pid
     mc mc_multi mc_set mc_get mc_delete mc_meta mc_raw mc_flush
     start_fake_memcached start_scripted_memcached start_slow_proxy
-    stop_helper
+    start_echo_server stop_helper
     record session_token http_start http_finish http_pending
     keepalive_open keepalive_get second_start elapsed
 );
@@ -394,6 +395,29 @@ sub start_slow_proxy {
                     syswrite($peer{fileno $h}, $buf);
                 }
             }
+        }
+    });
+    close $l;
+    return $pid;
+}
+
+# start_echo_server($port, $seconds): an HTTP upstream that answers each
+# request with 200 and the request's head (request line and headers, as
+# received) as the body, then closes. Returns its PID.
+sub start_echo_server {
+    my ($port, $life) = @_;
+    my $l = _listen($port);
+    my $pid = _child($life // 60, sub {
+        while (my $c = $l->accept) {
+            my $head = '';
+            while ($head !~ /\r\n\r\n/) {
+                my $n = sysread($c, my $buf, 65536) or last;
+                $head .= $buf;
+            }
+            $head =~ s/\r\n\r\n.*//s;
+            print $c "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                . 'Content-Length: ' . length($head) . "\r\n\r\n$head";
+            close $c;
         }
     });
     close $l;
