@@ -185,8 +185,9 @@ write_sessions();
 $t{start1} = time();
 
 # The README's promise: sessions are served again within two seconds of
-# memcached's return (each pooled connection retries on its own, so 503s
-# may trail the first success). A margin of half a second for the load.
+# memcached's return (a server that failed is skipped for one to two
+# seconds, so 503s may trail memcached's return, and the first success).
+# A margin of half a second for the load.
 $t{recovered} = $t{start1} + 2.5;
 my $probe = session_token('live-1');
 ok(wait_for(6, sub {
