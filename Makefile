@@ -2,7 +2,8 @@
 #
 #   make run    build the module and start the demo nginx on 127.0.0.1
 #   make stop   stop the demo
-#   make test   build everything and run all the tests (Swift + nginx)
+#   make test   build everything and run all the tests (Swift + nginx + the
+#               Debian package, which it installs and purges)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
 #               (bench-nginx); they print figures, nothing asserts timings
 #   make deb    the Debian package libnginx-mod-http-auth-jwt, in build/deb
