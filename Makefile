@@ -2,11 +2,13 @@
 #
 #   make run    build the module and start the demo nginx on 127.0.0.1
 #   make stop   stop the demo
-#   make test   build everything and run all the tests (Swift + nginx)
+#   make test   build everything and run all the tests (Swift + nginx + the
+#               Debian package, which it installs and purges)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
 #               (bench-nginx); they print figures, nothing asserts timings
 #   make growth a million mixed requests through one nginx worker; fails if
 #               its memory grows after warm-up (bench/growth)
+#   make deb    the Debian package libnginx-mod-http-auth-jwt, in build/deb
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -28,7 +30,8 @@ DEMO        := $(BUILD)/demo
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached \
-                libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl
+                libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl \
+                build-essential debhelper dpkg-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The static Swift runtime, from the toolchain that runs `swift`.
@@ -56,7 +59,7 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
-        bench bench-core bench-nginx growth
+        bench bench-core bench-nginx growth deb test-deb
 
 all: module
 
@@ -90,7 +93,7 @@ module: swift $(BUILD)/nginx/Makefile
 	$(MAKE) -s -f $(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
 	@echo "built $(MODULE)"
 
-test: test-swift test-nginx
+test: test-swift test-nginx test-deb
 
 test-swift: deps
 	$(SWIFT) test
@@ -112,6 +115,29 @@ bench-nginx: module
 # A leak check, not a benchmark: about 3 minutes on 2 cores.
 growth: module
 	bench/growth
+
+# The Debian package (debian/), built by dpkg-buildpackage from a copy of the
+# tree in build/deb/src, so that what it writes to the parent directory
+# lands in build/deb. The copy keeps its build directories between runs
+# (hence --no-pre-clean), so a rebuild is incremental.
+DEB_DIR  := $(BUILD)/deb
+DEB_SRC  := $(DEB_DIR)/src
+DEB_FILE  = $(DEB_DIR)/libnginx-mod-http-auth-jwt_$(shell dpkg-parsechangelog \
+            -l debian/changelog -S Version)_$(shell dpkg --print-architecture).deb
+
+deb: deps
+	mkdir -p $(DEB_SRC)
+	rm -f $(DEB_DIR)/*.deb $(DEB_DIR)/*.buildinfo $(DEB_DIR)/*.changes
+	find $(DEB_SRC) -mindepth 1 -maxdepth 1 ! -name build ! -name .build \
+	    -exec rm -rf {} +
+	tar -C $(CURDIR) -cf - --exclude-vcs --exclude=./build \
+	    --exclude=.build --exclude='.build[-_]*' . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign --no-pre-clean
+	@ls -l $(DEB_DIR)/*.deb
+
+# Installs the package, runs nginx with the snippet it enables, purges it.
+test-deb: deb
+	$(SUDO) env AUTH_JWT_DEB=$(DEB_FILE) prove debian/tests/package.t
 
 run: module
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \

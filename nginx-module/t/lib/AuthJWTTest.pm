@@ -72,6 +72,7 @@ chmod 0755, $TESTDIR;    # workers run as nobody when we are root
 
 my %PORTS;               # placeholder name => port
 my $PID;                 # nginx master
+my $PREFIX;              # its prefix (-p)
 my $OWNER = $$;          # the test process; forked children leave nginx alone
 my $JSON = JSON::PP->new->canonical;
 
@@ -336,11 +337,14 @@ sub port {
 # The full configuration: the harness's main-context lines, then the test's
 # http-level text. Placeholders: %%PORT_<name>%% (a free loopback port per
 # name; http_get uses 8080), %%TESTDIR%%, and %%KEY_<name>%% (a key's public
-# PEM path).
+# PEM path). Options: main => more main-context lines; load => the line that
+# loads the module, instead of load_module of TEST_NGINX_MODULE (the Debian
+# package's test includes the snippet the package enabled).
 sub _conf {
     my ($http, %o) = @_;
     my $main = $o{main} || '';
-    my $load = $ENV{TEST_NGINX_NO_MODULE} ? '' : "load_module $MODULE;";
+    my $load = $o{load}
+        // ($ENV{TEST_NGINX_NO_MODULE} ? '' : "load_module $MODULE;");
     my $text = <<"EOF";
 $load
 daemon off;
@@ -376,6 +380,14 @@ sub _write_conf {
     return write_file($file, _conf($http, %o));
 }
 
+# nginx's prefix: the test directory, unless prefix => names another (the
+# Debian package's test runs with the packaged nginx's own, where the
+# snippet's relative load_module path resolves).
+sub _prefix {
+    my (%o) = @_;
+    return $o{prefix} // "$TESTDIR/";
+}
+
 # Starts nginx on the configuration; dies (with the error log) when it does
 # not come up within 10 seconds.
 sub start_nginx {
@@ -383,13 +395,14 @@ sub start_nginx {
     require_module();
     stop_nginx();
     my $conf = _write_conf('nginx.conf', $http, %o);
+    $PREFIX = _prefix(%o);
 
     my $pid = fork() // croak "fork: $!";
     if ($pid == 0) {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$TESTDIR/stderr.log";
         open STDERR, '>&', \*STDOUT;
-        exec($NGINX, '-p', "$TESTDIR/", '-c', $conf,
+        exec($NGINX, '-p', $PREFIX, '-c', $conf,
             '-e', "$TESTDIR/error.log") or POSIX::_exit(127);
     }
     $PID = $pid;
@@ -449,7 +462,7 @@ sub reload_nginx {
     my ($http, %o) = @_;
     croak 'nginx is not running' unless $PID;
     _write_conf('nginx.conf', $http, %o) if defined $http;
-    my $out = qx{$NGINX -p $TESTDIR/ -c $TESTDIR/nginx.conf -e $TESTDIR/error.log -s reload 2>&1};
+    my $out = qx{$NGINX -p $PREFIX -c $TESTDIR/nginx.conf -e $TESTDIR/error.log -s reload 2>&1};
     return ($? >> 8, $out);
 }
 
@@ -458,7 +471,8 @@ sub nginx_t {
     my ($http, %o) = @_;
     require_module();
     my $conf = _write_conf('nginx-t.conf', $http, %o);
-    my $out = qx{$NGINX -t -p $TESTDIR/ -c $conf -e $TESTDIR/nginx-t.log 2>&1};
+    my $prefix = _prefix(%o);
+    my $out = qx{$NGINX -t -p $prefix -c $conf -e $TESTDIR/nginx-t.log 2>&1};
     return ($? >> 8, $out);
 }
 
