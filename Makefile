@@ -5,6 +5,8 @@
 #   make test   build everything and run all the tests (Swift + nginx)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
 #               (bench-nginx); they print figures, nothing asserts timings
+#   make fuzz   the libFuzzer targets over ajwt.h, FUZZ_SECONDS each
+#               (fuzz-smoke: a short run for CI; see Fuzz/README.md)
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -54,7 +56,7 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
-        bench bench-core bench-nginx
+        bench bench-core bench-nginx fuzz fuzz-smoke
 
 all: module
 
@@ -106,6 +108,17 @@ bench-core: deps
 
 bench-nginx: module
 	bench/nginx-bench
+
+# A nested package (Fuzz/) built with -sanitize=fuzzer,address, so the
+# module's build never sees the fuzzing flags. fuzz-smoke fails on a crash.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 25
+
+fuzz: deps
+	Fuzz/run fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	Fuzz/run fuzz $(FUZZ_SMOKE_SECONDS)
 
 run: module
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
