@@ -9,6 +9,8 @@
 #   make growth a million mixed requests through one nginx worker; fails if
 #               its memory grows after warm-up (bench/growth)
 #   make deb    the Debian package libnginx-mod-http-auth-jwt, in build/deb
+#   make fuzz   the libFuzzer targets over ajwt.h, FUZZ_SECONDS each
+#               (fuzz-smoke: a short run for CI; see Fuzz/README.md)
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -59,7 +61,7 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
-        bench bench-core bench-nginx growth deb test-deb
+        bench bench-core bench-nginx growth deb test-deb fuzz fuzz-smoke
 
 all: module
 
@@ -138,6 +140,17 @@ deb: deps
 # Installs the package, runs nginx with the snippet it enables, purges it.
 test-deb: deb
 	$(SUDO) env AUTH_JWT_DEB=$(DEB_FILE) prove debian/tests/package.t
+
+# A nested package (Fuzz/) built with -sanitize=fuzzer,address, so the
+# module's build never sees the fuzzing flags. fuzz-smoke fails on a crash.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 25
+
+fuzz: deps
+	Fuzz/run fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	Fuzz/run fuzz $(FUZZ_SMOKE_SECONDS)
 
 run: module
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \

@@ -126,9 +126,16 @@ struct JSONScanner {
     }
 
     /// Consumes the opening byte of an array or object and returns the nesting of its contents.
+    ///
+    /// Whitespace before it is skipped: a whole document (a header, a payload, a session record) may have some
+    /// around its value.
     mutating func enterContainer(nesting: Int) throws(JSONError) -> Int {
         guard nesting < Self.maximumNesting else {
             throw .tooDeep
+        }
+        self.skipWhitespace()
+        guard self.peek() == UInt8(ascii: "{") || self.peek() == UInt8(ascii: "[") else {
+            throw .syntax
         }
         self.position += 1
         return nesting + 1

@@ -33,6 +33,10 @@ enum PEM {
                 "PEM block \(keys.count + 1) (\"\(KeyFile.printable(block.label.utf8))\") has no END line"
             )
         }
+        // "-----BEGIN " inside a line is not a block: a file must not load as holding no key.
+        guard !keys.isEmpty else {
+            throw KeyFileError("the key file has no PEM block (a \"-----BEGIN ...-----\" line)")
+        }
         return keys
     }
 
