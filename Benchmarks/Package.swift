@@ -20,9 +20,20 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Tokens and key sets, shared by the benchmarks and the instruction-count driver.
+        .target(
+            name: "Fixtures",
+            dependencies: [
+                .product(name: "AuthJWT", package: "nginx-auth-jwt"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/Fixtures"
+        ),
         .executableTarget(
             name: "CoreBenchmarks",
             dependencies: [
+                "Fixtures",
                 .product(name: "AuthJWT", package: "nginx-auth-jwt"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -30,6 +41,16 @@ let package = Package(
             ],
             path: "Benchmarks/CoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // ajwt_verify in a loop, for valgrind --tool=callgrind (instruction counts, not timings).
+        .executableTarget(
+            name: "VerifyLoop",
+            dependencies: [
+                "Fixtures",
+                .product(name: "AuthJWT", package: "nginx-auth-jwt"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/VerifyLoop"
+        ),
     ]
 )

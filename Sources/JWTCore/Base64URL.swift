@@ -16,30 +16,84 @@ enum Base64URL {
 
     /// Decodes `encoded` into the start of `output`.
     ///
+    /// Works four characters (three bytes) at a time: a table per position in the group gives each character's
+    /// six bits already shifted into place, so a group is four lookups ORed together, and bit 31 (set by any
+    /// character outside the alphabet) is tested once at the end.
+    ///
     /// - Returns: the number of bytes written, or `nil` if `encoded` is not canonical base64url or
     ///   `output` is too small. `output` may be partly written on failure.
     static func decode(_ encoded: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
         guard let count = decodedCount(ofEncodedCount: encoded.count), count <= output.count else {
             return nil
         }
-        var written = 0
-        var accumulator: UInt32 = 0
-        var pendingBits = 0
-        for character in encoded {
-            guard let sextet = sextet(of: character) else {
-                return nil
-            }
-            accumulator = (accumulator << 6) | UInt32(sextet)
-            pendingBits += 6
-            if pendingBits >= 8 {
-                pendingBits -= 8
-                output[written] = UInt8(truncatingIfNeeded: accumulator >> UInt32(pendingBits))
-                written += 1
-            }
+        guard count > 0, let input = encoded.baseAddress, let outputBase = output.baseAddress else {
+            return 0
         }
-        // The leftover 2 or 4 bits are padding; a canonical encoder leaves them zero.
-        let leftover = accumulator & ((1 << UInt32(pendingBits)) - 1)
-        return leftover == 0 ? written : nil
+        return Self.groupTables.withUnsafeBufferPointer { tables -> Int? in
+            let tables = tables.baseAddress!
+            @inline(__always)
+            func group(_ offset: Int, _ characters: Int) -> UInt32 {
+                var bits: UInt32 = 0
+                for index in 0..<characters {
+                    let byte = Int(input.load(fromByteOffset: offset + index, as: UInt8.self))
+                    bits |= tables[index << 8 | byte]
+                }
+                return bits
+            }
+            var invalid: UInt32 = 0
+            var read = 0
+            var written = 0
+            let wholeGroupsEnd = encoded.count & ~3
+            // A group's three bytes go out in one four-byte store while the fourth byte has room (the next group
+            // overwrites it); the last group, at the end of the buffer, byte by byte.
+            while read < wholeGroupsEnd, written + 4 <= output.count {
+                let bits = group(read, 4)
+                invalid |= bits
+                outputBase.storeBytes(of: (bits << 8).bigEndian, toByteOffset: written, as: UInt32.self)
+                read += 4
+                written += 3
+            }
+            while read < wholeGroupsEnd {
+                let bits = group(read, 4)
+                invalid |= bits
+                Self.store(bits, byteCount: 3, at: outputBase + written)
+                read += 4
+                written += 3
+            }
+            // The last 2 or 3 characters carry 1 or 2 bytes; the bits left over are padding, which a canonical
+            // encoder leaves zero.
+            let tail = encoded.count - read
+            if tail > 0 {
+                let bits = group(read, tail)
+                let paddingMask: UInt32 = tail == 2 ? 0x00_FFFF : 0x00_00FF
+                invalid |= bits | (bits & paddingMask == 0 ? 0 : Self.invalidBit)
+                Self.store(bits, byteCount: tail - 1, at: outputBase + written)
+                written += tail - 1
+            }
+            return invalid & Self.invalidBit == 0 ? written : nil
+        }
+    }
+
+    /// Writes the first `byteCount` bytes of a group's 24 bits, most significant first.
+    @inline(__always)
+    private static func store(_ bits: UInt32, byteCount: Int, at output: UnsafeMutableRawPointer) {
+        for index in 0..<byteCount {
+            output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> (16 - 8 * index)), toByteOffset: index, as: UInt8.self)
+        }
+    }
+
+    /// Set in a table entry, and so in a group's bits, by a byte outside the alphabet.
+    private static let invalidBit: UInt32 = 1 << 31
+
+    /// Four tables of 256 entries, one per position in a group of four characters: the character's six bits
+    /// shifted to their place in the group's 24 bits, or `invalidBit`.
+    private static let groupTables: [UInt32] = (0..<4).flatMap { position in
+        (0...255).map { byte -> UInt32 in
+            guard let sextet = Self.sextet(of: UInt8(byte)) else {
+                return Self.invalidBit
+            }
+            return UInt32(sextet) << (18 - 6 * position)
+        }
     }
 
     /// The 6-bit value of a base64url character, or `nil` for any other byte.

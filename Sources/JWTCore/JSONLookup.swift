@@ -12,28 +12,28 @@ public enum JSONLookup {
         in document: UnsafeRawBufferPointer,
         ignoringCase: Bool
     ) -> (kind: JSONKind, bytes: UnsafeRawBufferPointer)? {
+        var names = path.makeIterator()
         do {
+            // The top-level object is searched while the document is scanned: one pass over a whole payload.
             var scanner = JSONScanner(document)
-            var value = try scanner.scanDocument()
-            var nesting = 0
-            for name in path {
-                guard value.kind == .object else {
-                    return nil
-                }
-                guard
-                    let member = try self.member(
-                        named: name,
-                        in: value.bytes,
-                        nesting: nesting,
-                        ignoringCase: ignoringCase
-                    )
+            guard let first = names.next() else {
+                return try scanner.scanDocument().parts
+            }
+            var finder = MemberFinder(name: first, ignoringCase: ignoringCase)
+            guard try scanner.scanDocument(visitingMembers: &finder).kind == .object, var value = finder.found else {
+                return nil
+            }
+            var nesting = 1
+            while let name = names.next() {
+                guard value.kind == .object,
+                    let member = try self.member(named: name, in: value.bytes, nesting: nesting, ignoringCase: ignoringCase)
                 else {
                     return nil
                 }
                 value = member
                 nesting += 1
             }
-            return (value.kind, value.bytes)
+            return value.parts
         } catch {
             return nil
         }
@@ -67,17 +67,48 @@ public enum JSONLookup {
         var scanner = JSONScanner(object)
         let contentNesting = try scanner.enterContainer(nesting: nesting)
         var isFirst = true
-        var caseInsensitiveMatch: JSONSpan?
+        var finder = MemberFinder(name: name, ignoringCase: ignoringCase)
         while let member = try scanner.scanMember(isFirst: &isFirst, nesting: contentNesting) {
-            if UnescapedBytes.decode(member.name, equals: name) {
-                return member.value
-            }
-            if ignoringCase, caseInsensitiveMatch == nil,
-                UnescapedBytes.decode(member.name, equals: name, ignoringCase: true)
-            {
-                caseInsensitiveMatch = member.value
+            finder.visit(member.name, member.value)
+            if finder.exactMatch != nil {
+                break
             }
         }
-        return caseInsensitiveMatch
+        return finder.found
+    }
+}
+
+/// Looks for one member among an object's: the member of that exact name, or else, when ignoring case, the first
+/// whose name matches ignoring ASCII case.
+private struct MemberFinder: JSONMemberVisitor {
+    let name: UnsafeRawBufferPointer
+    let ignoringCase: Bool
+    private(set) var exactMatch: JSONSpan?
+    private var caseInsensitiveMatch: JSONSpan?
+
+    init(name: UnsafeRawBufferPointer, ignoringCase: Bool) {
+        self.name = name
+        self.ignoringCase = ignoringCase
+    }
+
+    var found: JSONSpan? {
+        self.exactMatch ?? self.caseInsensitiveMatch
+    }
+
+    mutating func visit(_ name: JSONName, _ value: JSONSpan) {
+        guard self.exactMatch == nil else {
+            return
+        }
+        if name.equals(self.name) {
+            self.exactMatch = value
+        } else if self.ignoringCase, self.caseInsensitiveMatch == nil, name.equalsIgnoringCase(self.name) {
+            self.caseInsensitiveMatch = value
+        }
+    }
+}
+
+extension JSONSpan {
+    fileprivate var parts: (kind: JSONKind, bytes: UnsafeRawBufferPointer) {
+        (self.kind, self.bytes)
     }
 }

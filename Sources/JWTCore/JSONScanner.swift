@@ -27,7 +27,7 @@ enum JSONError: Error, Hashable {
     case duplicateMemberName
     /// Bytes after the top-level value.
     case trailingData
-    /// A document too large to index (over 4 GiB), or member names beyond the storage the caller provided.
+    /// A document too large to index (2 GiB or more), or member names beyond the storage the caller provided.
     case tooLarge
 }
 
@@ -38,23 +38,51 @@ struct JSONSpan {
     let bytes: UnsafeRawBufferPointer
 }
 
+/// Receives the members of the top-level object while a document is validated, so that a caller reads what it
+/// needs (a header's `alg`, a payload's `exp`) in the same pass.
+protocol JSONMemberVisitor {
+    /// Called for each top-level member, in document order, before the document is known to be valid: nothing
+    /// may be concluded until validation returns.
+    mutating func visit(_ name: JSONName, _ value: JSONSpan)
+}
+
+/// A visitor that reads nothing.
+struct JSONIgnoringVisitor: JSONMemberVisitor {
+    @inline(__always)
+    mutating func visit(_ name: JSONName, _ value: JSONSpan) {}
+}
+
 /// A strict RFC 8259 scanner over raw bytes: no copies, no allocation.
 ///
 /// Besides RFC 8259's grammar it rejects what RFC 7515 and RFC 7519 leave ambiguous or dangerous in a token:
 /// duplicate member names (compared after unescaping), invalid UTF-8 (overlong forms, encoded surrogates,
 /// scalars above U+10FFFF), lone surrogate escapes, and nesting deeper than `maximumNesting`.
+///
+/// It runs on every request, over every header and payload, so it reads through a pointer that it compares with
+/// the end, rather than through offsets into a buffer.
 struct JSONScanner {
     /// The deepest nesting of arrays and objects accepted (`AJWT_MAX_JSON_DEPTH`).
     static let maximumNesting = 32
 
+    /// The longest document scanned: member names are recorded as 31-bit offsets (`MemberName`).
+    static let maximumDocumentCount = Int(Int32.max)
+
+    /// The document; never with a `nil` base, so that `cursor` and `end` always point into it.
     private let bytes: UnsafeRawBufferPointer
-    private var position = 0
+    private let end: UnsafePointer<UInt8>
+    /// The next byte to read.
+    private var cursor: UnsafePointer<UInt8>
     /// Names of the members of the objects being scanned, checked for duplicates when each object closes;
     /// `nil` when scanning text that was already validated.
     private var openMemberNames: MemberNameStack?
 
     init(_ bytes: UnsafeRawBufferPointer, memberNames: MemberNameStack? = nil) {
+        // An empty buffer may have no address; it scans as the empty document at a constant string's.
+        let bytes = bytes.baseAddress == nil ? UnsafeRawBufferPointer(start: ("" as StaticString).utf8Start, count: 0) : bytes
+        let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         self.bytes = bytes
+        self.cursor = start
+        self.end = start + bytes.count
         self.openMemberNames = memberNames
     }
 
@@ -66,17 +94,28 @@ struct JSONScanner {
         _ document: UnsafeRawBufferPointer,
         memberNameStorage: UnsafeMutableBufferPointer<MemberName>
     ) throws(JSONError) -> JSONSpan {
-        guard document.count <= Int(UInt32.max) else {
+        var visitor = JSONIgnoringVisitor()
+        return try self.validate(document, memberNameStorage: memberNameStorage, visitingMembers: &visitor)
+    }
+
+    /// Validates `document` as `validate(_:memberNameStorage:)` does, showing `visitor` the members of the
+    /// top-level value when it is an object.
+    static func validate<Visitor: JSONMemberVisitor>(
+        _ document: UnsafeRawBufferPointer,
+        memberNameStorage: UnsafeMutableBufferPointer<MemberName>,
+        visitingMembers visitor: inout Visitor
+    ) throws(JSONError) -> JSONSpan {
+        guard document.count <= Self.maximumDocumentCount else {
             throw .tooLarge
         }
         var scanner = JSONScanner(document, memberNames: MemberNameStack(storage: memberNameStorage))
-        return try scanner.scanDocument()
+        return try scanner.scanDocument(visitingMembers: &visitor)
     }
 
     /// Validates `document` with temporary storage for member names; for configuration time and tests.
     static func validate(_ document: UnsafeRawBufferPointer) throws(JSONError) -> JSONSpan {
         var storage = [MemberName](
-            repeating: MemberName(start: 0, end: 0),
+            repeating: MemberName(start: 0, end: 0, hasEscape: false),
             count: MemberNameStack.capacity(forDocumentCount: document.count)
         )
         return try storage.withUnsafeMutableBufferPointer { (storage) throws(JSONError) -> JSONSpan in
@@ -86,10 +125,26 @@ struct JSONScanner {
 
     /// Scans the whole input as one JSON text: a value with nothing but whitespace around it.
     mutating func scanDocument() throws(JSONError) -> JSONSpan {
+        var visitor = JSONIgnoringVisitor()
+        return try self.scanDocument(visitingMembers: &visitor)
+    }
+
+    /// Scans the whole input as `scanDocument()` does, showing `visitor` the members of the top-level value when
+    /// it is an object.
+    mutating func scanDocument<Visitor: JSONMemberVisitor>(
+        visitingMembers visitor: inout Visitor
+    ) throws(JSONError) -> JSONSpan {
         self.skipWhitespace()
-        let value = try self.scanValue(nesting: 0)
+        let value: JSONSpan
+        if self.peek() == UInt8(ascii: "{") {
+            let start = self.cursor
+            try self.scanObject(nesting: 0, visitor: &visitor)
+            value = JSONSpan(kind: .object, bytes: Self.span(start, self.cursor))
+        } else {
+            value = try self.scanValue(nesting: 0)
+        }
         self.skipWhitespace()
-        guard self.position == self.bytes.count else {
+        guard self.cursor == self.end else {
             throw .trailingData
         }
         return value
@@ -97,11 +152,9 @@ struct JSONScanner {
 
     /// Scans the next member of the object whose opening brace was consumed by `enterContainer()`.
     ///
-    /// - Returns: the member's escaped name and its value, or `nil` after the closing brace.
-    mutating func scanMember(
-        isFirst: inout Bool,
-        nesting: Int
-    ) throws(JSONError) -> (name: UnsafeRawBufferPointer, value: JSONSpan)? {
+    /// - Returns: the member's name and its value, or `nil` after the closing brace.
+    @inline(__always)
+    mutating func scanMember(isFirst: inout Bool, nesting: Int) throws(JSONError) -> (name: JSONName, value: JSONSpan)? {
         guard try self.advanceToNextItem(isFirst: &isFirst, closing: UInt8(ascii: "}")) else {
             return nil
         }
@@ -112,7 +165,8 @@ struct JSONScanner {
         self.skipWhitespace()
         try self.consume(UInt8(ascii: ":"))
         self.skipWhitespace()
-        return (name.bytes, try self.scanValue(nesting: nesting))
+        let value = try self.scanValue(nesting: nesting)
+        return (name, value)
     }
 
     /// Scans the next element of the array whose opening bracket was consumed by `enterContainer()`.
@@ -129,6 +183,7 @@ struct JSONScanner {
     ///
     /// Whitespace before it is skipped: a whole document (a header, a payload, a session record) may have some
     /// around its value.
+    @inline(__always)
     mutating func enterContainer(nesting: Int) throws(JSONError) -> Int {
         guard nesting < Self.maximumNesting else {
             throw .tooDeep
@@ -137,26 +192,30 @@ struct JSONScanner {
         guard self.peek() == UInt8(ascii: "{") || self.peek() == UInt8(ascii: "[") else {
             throw .syntax
         }
-        self.position += 1
+        self.cursor += 1
         return nesting + 1
     }
 
-    /// Scans one value at the current position; `nesting` is the number of containers around it.
+    /// Scans one value at the cursor; `nesting` is the number of containers around it.
     mutating func scanValue(nesting: Int) throws(JSONError) -> JSONSpan {
         guard let first = self.peek() else {
             throw .syntax
         }
-        let start = self.position
+        let start = self.cursor
         let kind: JSONKind
         switch first {
+        case UInt8(ascii: "\""):
+            return JSONSpan(kind: .string, bytes: try self.scanString().escaped)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            self.cursor = try Self.scanNumber(from: start, to: self.end)
+            kind = .number
         case UInt8(ascii: "{"):
-            try self.scanObject(nesting: nesting)
+            var ignoring = JSONIgnoringVisitor()
+            try self.scanObject(nesting: nesting, visitor: &ignoring)
             kind = .object
         case UInt8(ascii: "["):
             try self.scanArray(nesting: nesting)
             kind = .array
-        case UInt8(ascii: "\""):
-            return try self.scanString()
         case UInt8(ascii: "t"):
             try self.consumeLiteral("true")
             kind = .true
@@ -166,21 +225,22 @@ struct JSONScanner {
         case UInt8(ascii: "n"):
             try self.consumeLiteral("null")
             kind = .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try self.scanNumber()
-            kind = .number
         default:
             throw .syntax
         }
-        return JSONSpan(kind: kind, bytes: self.slice(start..<self.position))
+        return JSONSpan(kind: kind, bytes: Self.span(start, self.cursor))
     }
 
-    private mutating func scanObject(nesting: Int) throws(JSONError) {
+    private mutating func scanObject<Visitor: JSONMemberVisitor>(
+        nesting: Int,
+        visitor: inout Visitor
+    ) throws(JSONError) {
         let contentNesting = try self.enterContainer(nesting: nesting)
         let firstName = self.openMemberNames?.count ?? 0
         var isFirst = true
         while let member = try self.scanMember(isFirst: &isFirst, nesting: contentNesting) {
             try self.openMemberNames?.push(member.name, in: self.bytes)
+            visitor.visit(member.name, member.value)
         }
         try self.openMemberNames?.popNames(from: firstName, in: self.bytes)
     }
@@ -192,10 +252,11 @@ struct JSONScanner {
     }
 
     /// Moves past the separator before the next item of a container; `false` once its closing byte is consumed.
+    @inline(__always)
     private mutating func advanceToNextItem(isFirst: inout Bool, closing: UInt8) throws(JSONError) -> Bool {
         self.skipWhitespace()
         if self.peek() == closing {
-            self.position += 1
+            self.cursor += 1
             return false
         }
         if !isFirst {
@@ -206,63 +267,109 @@ struct JSONScanner {
         return true
     }
 
-    /// Scans a string at the current position (its opening quote) and returns its escaped contents.
-    private mutating func scanString() throws(JSONError) -> JSONSpan {
-        self.position += 1
-        let start = self.position
-        while let byte = self.peek() {
-            switch byte {
-            case UInt8(ascii: "\""):
-                let contents = self.slice(start..<self.position)
-                self.position += 1
-                return JSONSpan(kind: .string, bytes: contents)
-            case UInt8(ascii: "\\"):
-                try self.scanEscape()
-            case 0x00..<0x20:
+    /// Scans a string at the cursor (its opening quote) and returns its escaped contents.
+    @inline(__always)
+    private mutating func scanString() throws(JSONError) -> JSONName {
+        let start = self.cursor + 1
+        let end = self.end
+        var next = start
+        var hasEscape = false
+        while true {
+            next = Self.skipPlainStringBytes(from: next, to: end)
+            guard next < end else {
+                throw .syntax
+            }
+            switch JSONStringByte.classes[Int(next.pointee)] {
+            case JSONStringByte.quote:
+                self.cursor = next + 1
+                return JSONName(escaped: Self.span(start, next), hasEscape: hasEscape)
+            case JSONStringByte.backslash:
+                hasEscape = true
+                next = try Self.scanEscape(at: next, to: end)
+            case JSONStringByte.control:
                 throw .controlCharacter
-            case 0x20..<0x80:
-                self.position += 1
             default:
-                try self.scanMultibyteCharacter()
+                next = try Self.scanMultibyteCharacter(at: next, to: end)
             }
         }
-        throw .syntax
     }
 
-    /// Scans an escape sequence at the current position (its backslash).
-    private mutating func scanEscape() throws(JSONError) {
-        guard self.position + 1 < self.bytes.count else {
+    /// Where the run of plain string bytes (printable ASCII other than the quote and the backslash: nearly every
+    /// byte of a token) that starts at `start` ends.
+    ///
+    /// Eight bytes at a time while eight remain: the usual bit tricks flag, in one word, the bytes below 0x20, at
+    /// or above 0x80, or equal to `"` or `\`. A flag can spill into the bytes above a flagged one, never below,
+    /// so the lowest flag is exact.
+    @inline(__always)
+    private static func skipPlainStringBytes(
+        from start: UnsafePointer<UInt8>,
+        to end: UnsafePointer<UInt8>
+    ) -> UnsafePointer<UInt8> {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        var next = start
+        while end - next >= 8 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(next).loadUnaligned(as: UInt64.self))
+            let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+            let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+            let flags =
+                ((word &- ones &* 0x20) & ~word)  // below 0x20
+                | word  // 0x80 and above
+                | ((quotes &- ones) & ~quotes)  // zero where a quote was
+                | ((backslashes &- ones) & ~backslashes)
+            let special = flags & highBits
+            guard special == 0 else {
+                return next + special.trailingZeroBitCount / 8
+            }
+            next += 8
+        }
+        while next < end, JSONStringByte.classes[Int(next.pointee)] == JSONStringByte.plain {
+            next += 1
+        }
+        return next
+    }
+
+    /// Scans the escape sequence at `start` (its backslash) and returns where it ends.
+    private static func scanEscape(
+        at start: UnsafePointer<UInt8>,
+        to end: UnsafePointer<UInt8>
+    ) throws(JSONError) -> UnsafePointer<UInt8> {
+        guard end - start >= 2 else {
             throw .syntax
         }
-        switch self.bytes[self.position + 1] {
+        switch start[1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            self.position += 2
+            return start + 2
         case UInt8(ascii: "u"):
-            guard let unit = JSONEscape.hexQuad(in: self.bytes, at: self.position + 2) else {
+            let rest = UnsafeRawBufferPointer(start: start, count: end - start)
+            guard let unit = JSONEscape.hexQuad(in: rest, at: 2) else {
                 throw .invalidEscape
             }
-            self.position += 6
             if JSONEscape.isLowSurrogate(unit) {
                 throw .invalidEscape
             }
             if JSONEscape.isHighSurrogate(unit) {
-                guard JSONEscape.lowSurrogate(in: self.bytes, at: self.position) != nil else {
+                guard JSONEscape.lowSurrogate(in: rest, at: 6) != nil else {
                     throw .invalidEscape
                 }
-                self.position += 6
+                return start + 12
             }
+            return start + 6
         default:
             throw .invalidEscape
         }
     }
 
-    /// Scans one well-formed UTF-8 sequence of 2 to 4 bytes (Unicode 15, table 3-7).
-    private mutating func scanMultibyteCharacter() throws(JSONError) {
-        let lead = self.bytes[self.position]
+    /// Scans the well-formed UTF-8 sequence of 2 to 4 bytes (Unicode 15, table 3-7) at `start` and returns where it
+    /// ends.
+    private static func scanMultibyteCharacter(
+        at start: UnsafePointer<UInt8>,
+        to end: UnsafePointer<UInt8>
+    ) throws(JSONError) -> UnsafePointer<UInt8> {
         let length: Int
         let secondByteRange: ClosedRange<UInt8>
-        switch lead {
+        switch start[0] {
         case 0xC2...0xDF: (length, secondByteRange) = (2, 0x80...0xBF)
         case 0xE0: (length, secondByteRange) = (3, 0xA0...0xBF)  // no overlong forms
         case 0xE1...0xEC, 0xEE...0xEF: (length, secondByteRange) = (3, 0x80...0xBF)
@@ -272,90 +379,138 @@ struct JSONScanner {
         case 0xF4: (length, secondByteRange) = (4, 0x80...0x8F)  // nothing above U+10FFFF
         default: throw .invalidUTF8
         }
-        guard self.position + length <= self.bytes.count,
-            secondByteRange.contains(self.bytes[self.position + 1])
-        else {
+        guard end - start >= length, secondByteRange.contains(start[1]) else {
             throw .invalidUTF8
         }
-        for offset in 2..<length where !(0x80...0xBF).contains(self.bytes[self.position + offset]) {
+        for offset in 2..<length where !(0x80...0xBF).contains(start[offset]) {
             throw .invalidUTF8
         }
-        self.position += length
+        return start + length
     }
 
-    /// Scans `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-    private mutating func scanNumber() throws(JSONError) {
-        if self.peek() == UInt8(ascii: "-") {
-            self.position += 1
+    /// Scans `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at `start` and returns where it ends.
+    private static func scanNumber(
+        from start: UnsafePointer<UInt8>,
+        to end: UnsafePointer<UInt8>
+    ) throws(JSONError) -> UnsafePointer<UInt8> {
+        // Past the end reads as a NUL, which no part of a number matches.
+        @inline(__always)
+        func byte(at position: UnsafePointer<UInt8>) -> UInt8 {
+            position < end ? position.pointee : 0
         }
-        if self.peek() == UInt8(ascii: "0") {
-            self.position += 1
-            if self.peekIsDigit() {
+        var next = start
+        if byte(at: next) == UInt8(ascii: "-") {
+            next += 1
+        }
+        if byte(at: next) == UInt8(ascii: "0") {
+            next += 1
+            if Self.isDigit(byte(at: next)) {
                 throw .invalidNumber
             }
         } else {
-            try self.scanDigits()
+            next = try Self.scanDigits(from: next, to: end)
         }
-        if self.peek() == UInt8(ascii: ".") {
-            self.position += 1
-            try self.scanDigits()
+        if byte(at: next) == UInt8(ascii: ".") {
+            next = try Self.scanDigits(from: next + 1, to: end)
         }
-        if self.peek() == UInt8(ascii: "e") || self.peek() == UInt8(ascii: "E") {
-            self.position += 1
-            if self.peek() == UInt8(ascii: "+") || self.peek() == UInt8(ascii: "-") {
-                self.position += 1
+        if byte(at: next) | 0x20 == UInt8(ascii: "e") {
+            next += 1
+            if byte(at: next) == UInt8(ascii: "+") || byte(at: next) == UInt8(ascii: "-") {
+                next += 1
             }
-            try self.scanDigits()
+            next = try Self.scanDigits(from: next, to: end)
         }
+        return next
     }
 
-    /// Scans one or more decimal digits.
-    private mutating func scanDigits() throws(JSONError) {
-        guard self.peekIsDigit() else {
+    /// Scans one or more decimal digits at `start` and returns where they end.
+    @inline(__always)
+    private static func scanDigits(
+        from start: UnsafePointer<UInt8>,
+        to end: UnsafePointer<UInt8>
+    ) throws(JSONError) -> UnsafePointer<UInt8> {
+        var next = start
+        while next < end, Self.isDigit(next.pointee) {
+            next += 1
+        }
+        guard next > start else {
             throw .invalidNumber
         }
-        while self.peekIsDigit() {
-            self.position += 1
-        }
+        return next
+    }
+
+    @inline(__always)
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10
     }
 
     private mutating func consumeLiteral(_ literal: StaticString) throws(JSONError) {
-        let end = self.position + literal.utf8CodeUnitCount
-        guard end <= self.bytes.count,
-            self.slice(self.position..<end).elementsEqual(
-                UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+        let count = literal.utf8CodeUnitCount
+        guard self.end - self.cursor >= count,
+            UnsafeBufferPointer(start: self.cursor, count: count).elementsEqual(
+                UnsafeBufferPointer(start: literal.utf8Start, count: count)
             )
         else {
             throw .syntax
         }
-        self.position = end
+        self.cursor += count
     }
 
+    @inline(__always)
     private mutating func consume(_ expected: UInt8) throws(JSONError) {
         guard self.peek() == expected else {
             throw .syntax
         }
-        self.position += 1
+        self.cursor += 1
     }
 
+    @inline(__always)
     private mutating func skipWhitespace() {
-        while let byte = self.peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
-            self.position += 1
+        // Anything above the space is not whitespace: one test for the usual case, a token without any.
+        var next = self.cursor
+        while next < self.end, next.pointee <= 0x20 {
+            switch next.pointee {
+            case 0x20, 0x0A, 0x0D, 0x09: next += 1
+            default:
+                self.cursor = next
+                return
+            }
         }
+        self.cursor = next
     }
 
+    @inline(__always)
     private func peek() -> UInt8? {
-        self.position < self.bytes.count ? self.bytes[self.position] : nil
+        self.cursor < self.end ? self.cursor.pointee : nil
     }
 
-    private func peekIsDigit() -> Bool {
-        guard let byte = self.peek() else {
-            return false
-        }
-        return (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    @inline(__always)
+    private static func span(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: start, count: end - start)
     }
+}
 
-    private func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: self.bytes[range])
-    }
+/// How `JSONScanner` treats each byte inside a string.
+enum JSONStringByte {
+    /// Printable ASCII other than `"` and `\`: taken as is.
+    static let plain: UInt8 = 0
+    static let quote: UInt8 = 1
+    static let backslash: UInt8 = 2
+    /// Below U+0020: never allowed raw.
+    static let control: UInt8 = 3
+    /// The start (or, wrongly, the middle) of a multibyte UTF-8 sequence.
+    static let nonASCII: UInt8 = 4
+
+    /// The class of every byte. A literal, so that the compiler lays it out as constant data: no lazy
+    /// initialization on the request path.
+    static let classes: [UInt8] = [
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    ]
 }

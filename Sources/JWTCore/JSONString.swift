@@ -102,6 +102,68 @@ extension UnescapedBytes {
     }
 }
 
+/// A member name as the scanner found it: its escaped contents, and whether they hold an escape.
+///
+/// Names compare by their decoded bytes, so `"alg"` and `"\u0061lg"` are the same name; a name without an escape
+/// is its own decoding, so comparing two such names (nearly always the case) is comparing bytes.
+struct JSONName {
+    let escaped: UnsafeRawBufferPointer
+    let hasEscape: Bool
+
+    init(escaped: UnsafeRawBufferPointer, hasEscape: Bool) {
+        self.escaped = escaped
+        self.hasEscape = hasEscape
+    }
+
+    /// The contents of a validated JSON string, compared as a name (a `kid`, an `alg`).
+    init(string contents: UnsafeRawBufferPointer) {
+        self.init(escaped: contents, hasEscape: contents.contains(UInt8(ascii: "\\")))
+    }
+
+    /// Whether this name and `other` decode to the same bytes.
+    func equals(_ other: JSONName) -> Bool {
+        if !self.hasEscape && !other.hasEscape {
+            return Self.bytesEqual(self.escaped, other.escaped)
+        }
+        return UnescapedBytes.equal(self.escaped, other.escaped)
+    }
+
+    /// Whether this name decodes to `bytes`.
+    @inline(__always)
+    func equals(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if !self.hasEscape {
+            return Self.bytesEqual(self.escaped, bytes)
+        }
+        return UnescapedBytes(self.escaped).elementsEqual(bytes)
+    }
+
+    /// Whether this name decodes to `name`.
+    @inline(__always)
+    func equals(_ name: StaticString) -> Bool {
+        self.equals(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// Whether this name decodes to `bytes`, ignoring ASCII case.
+    func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        UnescapedBytes.decode(self.escaped, equals: bytes, ignoringCase: true)
+    }
+
+    @inline(__always)
+    static func bytesEqual(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else {
+            return false
+        }
+        var index = 0
+        while index < lhs.count {
+            guard lhs[index] == rhs[index] else {
+                return false
+            }
+            index += 1
+        }
+        return true
+    }
+}
+
 /// Helpers for `\uXXXX` escapes, shared by the validator and the decoder.
 enum JSONEscape {
     /// The code unit spelled by the four hex digits at `index`, or `nil`.

@@ -21,7 +21,7 @@ enum JSONValue: Hashable {
             var members: [String: JSONValue] = [:]
             var isFirst = true
             while let member = try scanner.scanMember(isFirst: &isFirst, nesting: contentNesting) {
-                members[JSONValue.decodedString(member.name)] = try JSONValue(member.value, nesting: contentNesting)
+                members[JSONValue.decodedString(member.name.escaped)] = try JSONValue(member.value, nesting: contentNesting)
             }
             self = .object(members)
         case .array:

@@ -25,13 +25,13 @@ struct SessionFields {
             let nesting = try scanner.enterContainer(nesting: 0)
             var isFirst = true
             while let member = try scanner.scanMember(isFirst: &isFirst, nesting: nesting) {
-                if UnescapedBytes.decode(member.name, equals: "last_access_time".utf8) {
+                if member.name.equals("last_access_time") {
                     lastAccessTime = member.value
-                } else if UnescapedBytes.decode(member.name, equals: "session_idle_timeout".utf8) {
+                } else if member.name.equals("session_idle_timeout") {
                     idleTimeout = member.value
-                } else if UnescapedBytes.decode(member.name, equals: "fingerprint".utf8) {
+                } else if member.name.equals("fingerprint") {
                     fingerprint = member.value
-                } else if UnescapedBytes.decode(member.name, equals: "expires_at".utf8) {
+                } else if member.name.equals("expires_at") {
                     expiresAt = member.value
                 }
             }

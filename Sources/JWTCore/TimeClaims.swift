@@ -1,33 +1,33 @@
 /// The time claims of a verified token (RFC 7519 §4.1.4, §4.1.5).
 enum TimeClaims {
-    /// Checks `exp` and `nbf` of `payload`, a validated JSON object, against `now` with `leeway` seconds of
-    /// tolerance. Either claim may be absent; when present it must be a finite JSON number (fractions allowed).
-    static func check(_ payload: UnsafeRawBufferPointer, now: Int64, leeway: Int64) throws(VerificationError) {
+    /// The members of the claims set that the time check reads, collected while the payload is validated.
+    struct Members: JSONMemberVisitor {
         var expiration: JSONSpan?
         var notBefore: JSONSpan?
-        do throws(JSONError) {
-            var scanner = JSONScanner(payload)
-            let nesting = try scanner.enterContainer(nesting: 0)
-            var isFirst = true
-            while let member = try scanner.scanMember(isFirst: &isFirst, nesting: nesting) {
-                if UnescapedBytes.decode(member.name, equals: "exp".utf8) {
-                    expiration = member.value
-                } else if UnescapedBytes.decode(member.name, equals: "nbf".utf8) {
-                    notBefore = member.value
-                }
+
+        @inline(__always)
+        mutating func visit(_ name: JSONName, _ value: JSONSpan) {
+            if name.equals("exp") {
+                self.expiration = value
+            } else if name.equals("nbf") {
+                self.notBefore = value
             }
-        } catch {
-            throw .payloadNotObject
         }
+    }
+
+    /// Checks `exp` and `nbf`, the members of a payload that validated as a JSON object, against `now` with
+    /// `leeway` seconds of tolerance. Either claim may be absent; when present it must be a finite JSON number
+    /// (fractions allowed).
+    static func check(_ members: Members, now: Int64, leeway: Int64) throws(VerificationError) {
         let now = Double(now)
         let leeway = Double(leeway)
-        if let expiration {
+        if let expiration = members.expiration {
             let exp = try self.seconds(expiration, notNumber: .expirationNotNumber, notFinite: .expirationNotFinite)
             guard now < exp + leeway else {
                 throw .expired
             }
         }
-        if let notBefore {
+        if let notBefore = members.notBefore {
             let nbf = try self.seconds(notBefore, notNumber: .notBeforeNotNumber, notFinite: .notBeforeNotFinite)
             guard now + leeway >= nbf else {
                 throw .notYetValid
@@ -44,11 +44,34 @@ enum TimeClaims {
         guard value.kind == .number else {
             throw notNumber
         }
+        if let seconds = self.integerSeconds(value.bytes) {
+            return seconds
+        }
         // JSON's number grammar is a subset of what Double parses; a value out of range parses as infinite.
         // Typical values (10 digits) fit a small string, so this allocates nothing.
         guard let seconds = Double(String(decoding: value.bytes, as: UTF8.self)), seconds.isFinite else {
             throw notFinite
         }
         return seconds
+    }
+
+    /// The value of a JSON number spelled as an integer of at most 15 digits, which a `Double` holds exactly (the
+    /// usual spelling of a time, so `Double`'s general parser is left for fractions and exponents); else `nil`.
+    private static func integerSeconds(_ number: UnsafeRawBufferPointer) -> Double? {
+        var index = number.first == UInt8(ascii: "-") ? 1 : 0
+        let digitsStart = index
+        guard number.count - digitsStart <= 15 else {
+            return nil
+        }
+        var magnitude: Int64 = 0
+        while index < number.count {
+            let digit = number[index] &- UInt8(ascii: "0")
+            guard digit < 10 else {
+                return nil
+            }
+            magnitude = magnitude * 10 + Int64(digit)
+            index += 1
+        }
+        return Double(digitsStart == 1 ? -magnitude : magnitude)
     }
 }

@@ -55,12 +55,12 @@ final class VerificationKey: Sendable {
         return true
     }
 
-    /// Whether the token's name for a key, a JSON string's escaped contents, is this key's `kid`.
-    func hasKeyID(escaped: UnsafeRawBufferPointer) -> Bool {
+    /// Whether the token's name for a key, its `kid`, is this key's `kid`.
+    func hasKeyID(_ name: JSONName) -> Bool {
         guard let keyID = self.keyID else {
             return false
         }
-        return UnescapedBytes.decode(escaped, equals: keyID)
+        return keyID.withUnsafeBytes { name.equals($0) }
     }
 
     /// Verifies `signature` over `signingInput` with `algorithm`, in place, and in constant time where it matters

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A token that verified: its decoded header and payload, JSON objects inside the caller's scratch buffer.
 public struct VerifiedToken {
     public let header: UnsafeRawBufferPointer
@@ -67,26 +75,31 @@ public struct Verifier {
             count: memberNameCount
         )
 
+        // One pass over each JSON text validates it and collects the members the checks read.
+        var headerMembers = JOSEHeader.Members()
         try Self.validateObject(
             header,
             memberNames: memberNames,
+            visitor: &headerMembers,
             malformed: VerificationError.malformedHeader,
             notObject: .headerNotObject
         )
-        let parameters = try JOSEHeader(validatedObject: header)
+        let parameters = try JOSEHeader(headerMembers)
         // Checked after the header, so that an unsecured token is logged for its "alg": "none".
         guard !signature.isEmpty else {
             throw .missingSignature
         }
         try self.verifySignature(signature, over: segments.signingInput, header: parameters)
 
+        var claims = TimeClaims.Members()
         try Self.validateObject(
             payload,
             memberNames: memberNames,
+            visitor: &claims,
             malformed: VerificationError.malformedPayload,
             notObject: .payloadNotObject
         )
-        try TimeClaims.check(payload, now: now, leeway: leeway)
+        try TimeClaims.check(claims, now: now, leeway: leeway)
         return VerifiedToken(header: header, payload: payload)
     }
 
@@ -96,9 +109,10 @@ public struct Verifier {
         header: JOSEHeader
     ) throws(VerificationError) {
         let algorithm = header.algorithm
+        let keys = self.keys.keys
         if let keyID = header.keyID {
             var hasNamedKey = false
-            for key in self.keys.keys where key.hasKeyID(escaped: keyID) {
+            for key in keys where key.hasKeyID(keyID) {
                 hasNamedKey = true
                 if key.canVerify(algorithm) {
                     // The token chose this key: try it alone, never falling back to others.
@@ -114,7 +128,7 @@ public struct Verifier {
         }
         // No kid, or a kid no key has: only keys without a kid (such as PEM keys) remain candidates.
         var hasCandidate = false
-        for key in self.keys.keys where key.canVerify(algorithm) && (header.keyID == nil || key.keyID == nil) {
+        for key in keys where key.canVerify(algorithm) && (header.keyID == nil || key.keyID == nil) {
             hasCandidate = true
             if key.isValidSignature(signature, for: signingInput, algorithm: algorithm) {
                 return
@@ -126,15 +140,16 @@ public struct Verifier {
         throw header.keyID == nil ? .noKeyForAlgorithm : .unknownKeyID
     }
 
-    private static func validateObject(
+    private static func validateObject<Visitor: JSONMemberVisitor>(
         _ document: UnsafeRawBufferPointer,
         memberNames: UnsafeMutableBufferPointer<MemberName>,
+        visitor: inout Visitor,
         malformed: (JSONError) -> VerificationError,
         notObject: VerificationError
     ) throws(VerificationError) {
         let value: JSONSpan
         do {
-            value = try JSONScanner.validate(document, memberNameStorage: memberNames)
+            value = try JSONScanner.validate(document, memberNameStorage: memberNames, visitingMembers: &visitor)
         } catch {
             throw malformed(error)
         }
@@ -153,25 +168,31 @@ private struct CompactSegments {
     let signingInput: UnsafeRawBufferPointer
 
     init(_ token: UnsafeRawBufferPointer) throws(VerificationError) {
-        var dots: (first: Int, second: Int) = (0, 0)
-        var dotCount = 0
-        for (index, byte) in token.enumerated() where byte == UInt8(ascii: ".") {
-            switch dotCount {
-            case 0: dots.first = index
-            case 1: dots.second = index
-            default: break
+        guard let first = Self.dot(in: token, from: 0), let second = Self.dot(in: token, from: first + 1) else {
+            throw .malformedSegments
+        }
+        if let third = Self.dot(in: token, from: second + 1) {
+            // The JWE compact serialization has five segments.
+            guard let fourth = Self.dot(in: token, from: third + 1), Self.dot(in: token, from: fourth + 1) == nil
+            else {
+                throw .malformedSegments
             }
-            dotCount += 1
+            throw .encryptedToken
         }
-        switch dotCount {
-        case 2: break
-        case 4: throw .encryptedToken  // the JWE compact serialization has five segments
-        default: throw .malformedSegments
+        self.header = UnsafeRawBufferPointer(rebasing: token[..<first])
+        self.payload = UnsafeRawBufferPointer(rebasing: token[(first + 1)..<second])
+        self.signature = UnsafeRawBufferPointer(rebasing: token[(second + 1)...])
+        self.signingInput = UnsafeRawBufferPointer(rebasing: token[..<second])
+    }
+
+    /// The offset of the first "." at or after `start`, or `nil`.
+    private static func dot(in token: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < token.count, let base = token.baseAddress,
+            let found = memchr(base + start, Int32(UInt8(ascii: ".")), token.count - start)
+        else {
+            return nil
         }
-        self.header = UnsafeRawBufferPointer(rebasing: token[..<dots.first])
-        self.payload = UnsafeRawBufferPointer(rebasing: token[(dots.first + 1)..<dots.second])
-        self.signature = UnsafeRawBufferPointer(rebasing: token[(dots.second + 1)...])
-        self.signingInput = UnsafeRawBufferPointer(rebasing: token[..<dots.second])
+        return base.distance(to: UnsafeRawPointer(found))
     }
 }
 

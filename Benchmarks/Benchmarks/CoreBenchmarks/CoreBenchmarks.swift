@@ -12,6 +12,7 @@ import Benchmark
 import CAuthJWT
 import Crypto
 import CryptoExtras
+import Fixtures
 
 let benchmarks: @Sendable () -> Void = {
     let fixtures = Fixtures()

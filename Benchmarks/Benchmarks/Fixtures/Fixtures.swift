@@ -1,4 +1,5 @@
-// Tokens, key files and records for the benchmarks, made once per process with swift-crypto's private keys.
+// Tokens, key files and records for the benchmarks and the instruction-count driver (VerifyLoop), made once per
+// process with swift-crypto's private keys.
 
 import CAuthJWT
 import Crypto
@@ -6,25 +7,25 @@ import CryptoExtras
 import Foundation
 
 /// A byte string in memory that stays put for the whole run, as nginx's request buffers do.
-struct Bytes: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<UInt8>
-    let count: Int
+public struct Bytes: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<UInt8>
+    public let count: Int
 
-    init(_ bytes: some Collection<UInt8>) {
+    public init(_ bytes: some Collection<UInt8>) {
         self.count = bytes.count
         self.pointer = .allocate(capacity: max(self.count, 1))
         _ = UnsafeMutableBufferPointer(start: self.pointer, count: self.count).initialize(from: bytes)
     }
 
-    init(zeroed count: Int) {
+    public init(zeroed count: Int) {
         self.count = count
         self.pointer = .allocate(capacity: max(count, 1))
         self.pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
-    var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.pointer, count: self.count) }
-    var str: ajwt_str_t { ajwt_str_t(data: self.pointer, len: self.count) }
-    var data: Data { Data(self.raw) }
+    public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.pointer, count: self.count) }
+    public var str: ajwt_str_t { ajwt_str_t(data: self.pointer, len: self.count) }
+    public var data: Data { Data(self.raw) }
 }
 
 extension Data {
@@ -35,8 +36,8 @@ extension Data {
 }
 
 /// The time the tokens are verified at: an hour-long token, issued a minute before.
-let issuedAt: Int64 = 1_800_000_000
-let verifyNow: Int64 = issuedAt + 60
+public let issuedAt: Int64 = 1_800_000_000
+public let verifyNow: Int64 = issuedAt + 60
 
 /// A typical claims set: about 190 bytes of JSON, a ~300-byte HS256 token.
 let claimsJSON = """
@@ -46,13 +47,13 @@ let claimsJSON = """
 
 /// One algorithm's fixture: a token, its key set (built from a JWKS file's bytes with ajwt_keyset_add, as the
 /// module loads auth_jwt_key_file), and the signing input and signature for the raw-crypto floor.
-struct AlgorithmFixture: @unchecked Sendable {
-    let alg: String
-    let token: Bytes
-    let keySet: OpaquePointer
-    let scratch: Bytes
-    let signingInput: Bytes
-    let signature: Bytes
+public struct AlgorithmFixture: @unchecked Sendable {
+    public let alg: String
+    public let token: Bytes
+    public let keySet: OpaquePointer
+    public let scratch: Bytes
+    public let signingInput: Bytes
+    public let signature: Bytes
 }
 
 enum Signer {
@@ -117,22 +118,22 @@ func rsaJWK(_ key: _RSA.Signing.PublicKey) -> [String: String] {
 }
 
 /// Everything the benchmarks use, made once.
-struct Fixtures: @unchecked Sendable {
-    let hmacKey: SymmetricKey
-    let rsaKey: _RSA.Signing.PublicKey
-    let p256Key: P256.Signing.PublicKey
-    let ed25519Key: Curve25519.Signing.PublicKey
+public struct Fixtures: @unchecked Sendable {
+    public let hmacKey: SymmetricKey
+    public let rsaKey: _RSA.Signing.PublicKey
+    public let p256Key: P256.Signing.PublicKey
+    public let ed25519Key: Curve25519.Signing.PublicKey
 
-    let hs256: AlgorithmFixture
-    let rs256: AlgorithmFixture
-    let ps256: AlgorithmFixture
-    let es256: AlgorithmFixture
-    let eddsa: AlgorithmFixture
+    public let hs256: AlgorithmFixture
+    public let rs256: AlgorithmFixture
+    public let ps256: AlgorithmFixture
+    public let es256: AlgorithmFixture
+    public let eddsa: AlgorithmFixture
 
     /// The verified HS256 token's payload, where ajwt_json_get looks claims up.
-    let payload: ajwt_str_t
+    public let payload: ajwt_str_t
 
-    init() {
+    public init() {
         let secret = SymmetricKey(size: .bits256)
         let secretBytes = secret.withUnsafeBytes { Data($0) }
         let rsa = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
@@ -176,19 +177,19 @@ struct Fixtures: @unchecked Sendable {
         self.payload = Bytes(UnsafeRawBufferPointer(start: out.payload.data, count: out.payload.len)).str
     }
 
-    var all: [AlgorithmFixture] { [self.hs256, self.rs256, self.ps256, self.es256, self.eddsa] }
+    public var all: [AlgorithmFixture] { [self.hs256, self.rs256, self.ps256, self.es256, self.eddsa] }
 }
 
 /// A typical session record (a SHA-256 hex fingerprint, as an auth server would store) and its decision inputs.
-struct SessionFixture: @unchecked Sendable {
-    static let lastAccess: Int64 = 1_800_000_000
-    static let touchInterval: Int64 = 60
+public struct SessionFixture: @unchecked Sendable {
+    public static let lastAccess: Int64 = 1_800_000_000
+    public static let touchInterval: Int64 = 60
 
-    let record: Bytes
-    let fingerprint: Bytes
-    let out: Bytes
+    public let record: Bytes
+    public let fingerprint: Bytes
+    public let out: Bytes
 
-    init() {
+    public init() {
         let fingerprint = SHA256.hash(data: Data("203.0.113.7|Mozilla/5.0 (X11; Linux x86_64)".utf8))
             .map { String(format: "%02x", $0) }.joined()
         let record = """
@@ -204,7 +205,7 @@ struct SessionFixture: @unchecked Sendable {
         precondition(touched.0 == AJWT_OK && touched.1 == self.record.count)
     }
 
-    func decide(now: Int64) -> (ajwt_status_t, Int) {
+    public func decide(now: Int64) -> (ajwt_status_t, Int) {
         var update = ajwt_session_update_t()
         var reason: UnsafePointer<CChar>?
         let status = ajwt_session_decide(

@@ -1,0 +1,48 @@
+// A deterministic driver for instruction counts: calls ajwt_verify (or, for the floor, the raw swift-crypto check)
+// on one fixture token N times, for valgrind's callgrind, which counts instructions and calls exactly where the
+// shared machine's timings are noise:
+//
+//     valgrind --tool=callgrind --toggle-collect=ajwt_verify .build/release/VerifyLoop HS256 1000
+//     valgrind --tool=callgrind '--toggle-collect=*rawHMACFloor*' .build/release/VerifyLoop HMAC 1000
+//
+// Instructions per verification are the collected total divided by N; calls to malloc per verification are in the
+// call graph (callgrind_annotate --inclusive=yes). Arguments: ALG (HS256, RS256, PS256, ES256, EdDSA, or HMAC for the
+// pre-keyed HMAC alone) and N (default 1000).
+
+import CAuthJWT
+import Crypto
+import Fixtures
+
+let arguments = CommandLine.arguments
+let name = arguments.count > 1 ? arguments[1] : "HS256"
+let count = arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000
+let fixtures = Fixtures()
+
+/// The floor: a copy of an HMAC keyed once, updated with the signing input and compared, as the core does it.
+@inline(never)
+func rawHMACFloor(_ keyed: HMAC<SHA256>, _ fixture: AlgorithmFixture) -> Bool {
+    var authenticator = keyed
+    authenticator.update(data: fixture.signingInput.raw)
+    return authenticator.finalize() == fixture.signature.raw
+}
+
+if name == "HMAC" {
+    let keyed = HMAC<SHA256>(key: fixtures.hmacKey)
+    for _ in 0..<count {
+        precondition(rawHMACFloor(keyed, fixtures.hs256))
+    }
+} else {
+    guard let fixture = fixtures.all.first(where: { $0.alg == name }) else {
+        fatalError("unknown algorithm \(name)")
+    }
+    var out = ajwt_token_t()
+    var reason: UnsafePointer<CChar>?
+    for _ in 0..<count {
+        let status = ajwt_verify(
+            fixture.keySet, fixture.token.pointer, fixture.token.count, fixture.scratch.pointer,
+            fixture.scratch.count, verifyNow, 0, &out, &reason
+        )
+        precondition(status == AJWT_OK)
+    }
+}
+print("\(name): \(count) iterations, token \(fixtures.hs256.token.count) bytes")
