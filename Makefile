@@ -11,6 +11,8 @@
 #   make deb    the Debian package libnginx-mod-http-auth-jwt, in build/deb
 #   make fuzz   the libFuzzer targets over ajwt.h, FUZZ_SECONDS each
 #               (fuzz-smoke: a short run for CI; see Fuzz/README.md)
+#   make test-asan      the nginx suite on a module built with ASan + UBSan
+#   make test-valgrind  the nginx suite with nginx under valgrind memcheck
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -33,7 +35,7 @@ DEMO        := $(BUILD)/demo
 # Debian packages the build and the tests need.
 DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached \
                 libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl \
-                build-essential debhelper dpkg-dev
+                build-essential debhelper dpkg-dev valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The static Swift runtime, from the toolchain that runs `swift`.
@@ -44,14 +46,15 @@ SWIFT_RTLIBS := FoundationEssentials _FoundationCShims _FoundationCollections \
                 swiftDispatch swiftGlibc swift_Concurrency swiftCore dispatch \
                 BlocksRuntime
 
+# The module's link line for the Swift archive in $(1).
 # swiftrt.o registers the image's Swift metadata: without it the first
 # Swift call crashes. The version script keeps the .so exporting only the
 # module (nginx dlopens it RTLD_GLOBAL); nodelete because the Swift runtime
 # cannot be unloaded on reload.
-NGX_AUTH_JWT_LIBS := -Wl,--version-script=$(CURDIR)/nginx-module/ngx_http_auth_jwt_module.map \
+ngx_auth_jwt_libs = -Wl,--version-script=$(CURDIR)/nginx-module/ngx_http_auth_jwt_module.map \
     -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
     $(SWIFT_STATIC)/$(shell uname -m)/swiftrt.o \
-    -Wl,--start-group $(SWIFT_OUT)/libAuthJWT.a \
+    -Wl,--start-group $(1)/libAuthJWT.a \
     $(foreach l,$(SWIFT_RTLIBS),$(SWIFT_STATIC)/lib$(l).a) -Wl,--end-group \
     -lmemcached -lmemcachedutil -lstdc++ -lm -ldl -lpthread -lutil
 
@@ -60,8 +63,20 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
           $(shell dpkg-buildflags --get CPPFLAGS 2>/dev/null)
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
+# Configures nginx's build of the module into $(1), with the Swift archive
+# in $(2), and extra configure arguments $(3), with the packaged nginx's
+# flags so that the packaged nginx accepts the module.
+configure_module = mkdir -p $(1) && \
+    source $(NGINX_SRC)/conf_flags && cd $(NGINX_SRC) && \
+    NGX_AUTH_JWT_LIBS="$(call ngx_auth_jwt_libs,$(2))" ./configure \
+        "$${NGX_CONF_FLAGS[@]}" $(3) \
+        --add-dynamic-module=$(CURDIR)/nginx-module \
+        --builddir=$(1)/nginx >$(1)/configure.log \
+    || { tail -20 $(1)/configure.log; exit 1; }
+
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
-        bench bench-core bench-nginx growth deb test-deb fuzz fuzz-smoke
+        bench bench-core bench-nginx growth deb test-deb fuzz fuzz-smoke \
+        test-asan test-valgrind
 
 all: module
 
@@ -80,14 +95,8 @@ swift: deps
 	$(SWIFT) build -c release
 
 $(BUILD)/nginx/Makefile: nginx-module/config Makefile | deps
-	mkdir -p $(BUILD)
-	source $(NGINX_SRC)/conf_flags && cd $(NGINX_SRC) && \
-	NGX_AUTH_JWT_LIBS="$(NGX_AUTH_JWT_LIBS)" ./configure \
-	    "$${NGX_CONF_FLAGS[@]}" \
-	    --with-cc-opt="$(CC_OPT)" --with-ld-opt="$(LD_OPT)" \
-	    --add-dynamic-module=$(CURDIR)/nginx-module \
-	    --builddir=$(BUILD)/nginx >$(BUILD)/configure.log \
-	|| { tail -20 $(BUILD)/configure.log; exit 1; }
+	$(call configure_module,$(BUILD),$(SWIFT_OUT),\
+	    --with-cc-opt="$(CC_OPT)" --with-ld-opt="$(LD_OPT)")
 
 # nginx's Makefile does not know the Swift archive: relink when it changes.
 module: swift $(BUILD)/nginx/Makefile
@@ -152,6 +161,43 @@ fuzz: deps
 fuzz-smoke: deps
 	Fuzz/run fuzz $(FUZZ_SMOKE_SECONDS)
 
+# Memory checks of the nginx suite (nginx-module/t/checked/run): each
+# prints the tests run, the checker's reports and the bytes leaked, and
+# fails on any report. test-asan builds its own module: the C file with
+# the toolchain's clang and the Swift core with SwiftPM, both with
+# AddressSanitizer (and UBSan for the C code), into build/asan and
+# .build-asan; Debian's nginx is not instrumented, so the runtime is
+# preloaded into it. test-valgrind runs the release module.
+ASAN_BUILD  := $(BUILD)/asan
+ASAN_SWIFT  := $(CURDIR)/.build-asan/release
+ASAN_MODULE := $(ASAN_BUILD)/nginx/ngx_http_auth_jwt_module.so
+ASAN_CC     := $(SWIFT_USR)/bin/clang
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+CHECKED     := $(CURDIR)/nginx-module/t/checked/run
+
+$(ASAN_BUILD)/nginx/Makefile: nginx-module/config Makefile | deps
+	$(call configure_module,$(ASAN_BUILD),$(ASAN_SWIFT),\
+	    --with-cc=$(ASAN_CC) \
+	    --with-cc-opt="-g -O1 -fPIC $(ASAN_FLAGS)" \
+	    --with-ld-opt="-fPIC -fuse-ld=bfd $(ASAN_FLAGS)")
+
+test-asan: swift $(ASAN_BUILD)/nginx/Makefile
+	$(SWIFT) build -c release --scratch-path .build-asan \
+	    --sanitize address -Xcc -fsanitize=undefined --product AuthJWT
+	@[ $(ASAN_MODULE) -nt $(ASAN_SWIFT)/libAuthJWT.a ] || rm -f $(ASAN_MODULE)
+	$(MAKE) -s -f $(ASAN_BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
+	$(CHECKED) asan $(NGINX) $(ASAN_MODULE) $(JWTCTL) $(ASAN_BUILD) \
+	    "$$($(ASAN_CC) -print-file-name=libclang_rt.asan-$$(uname -m).so)"
+
+# valgrind 3.19 cannot read the toolchain's DWARF 5: it gets the module
+# without debug information (symbols are kept).
+test-valgrind: module
+	mkdir -p $(BUILD)/valgrind
+	objcopy --strip-debug $(MODULE) $(BUILD)/valgrind/$(notdir $(MODULE))
+	$(CHECKED) valgrind $(NGINX) $(BUILD)/valgrind/$(notdir $(MODULE)) \
+	    $(JWTCTL) $(BUILD)/valgrind
+
 run: module
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
 	    "$(DEMO)" "$(DEMO_PORT)"
@@ -161,4 +207,4 @@ stop:
 	    "$(DEMO)" "$(DEMO_PORT)"
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-asan

@@ -105,7 +105,7 @@ no_log_alerts('no alert, emerg or crit after the reloads');
 stop_nginx();
 write_jwks('jwks.json', qw(hmac rsa));
 start_nginx($CONF);
-$load = start_load(2, 500);
+$load = start_load(slow(2), 500);    # a fresh nginx is slow under valgrind
 finish_load($load, 'after a restart');
 is_ok(http_get_token('/', $rs), 'RS256 accepted after a restart');
 

@@ -15,6 +15,11 @@ package AuthJWTTest;
 #                       jwtctl is not built; never set in CI
 #   TEST_NGINX_NO_MODULE  run nginx without the module (the harness's own
 #                       self-check only)
+#   TEST_NGINX_WRAPPER  a command prefix every nginx run goes through (split
+#                       on spaces): valgrind, or env LD_PRELOAD=<ASan runtime>
+#                       (nginx-module/t/run-checked sets it)
+#   TEST_NGINX_SLOWDOWN a factor (default 1) for every wait_for and for the
+#                       tests' time bounds (slow()), for nginx under valgrind
 #
 # A test file: write keys (write_jwks, key_file), start_nginx(<<'EOF') with
 # the http{} contents, send requests (http_get, http_get_token,
@@ -49,7 +54,7 @@ our @EXPORT = qw(
     start_nginx stop_nginx reload_nginx nginx_pid nginx_workers nginx_t
     require_module
     http_get http_get_token http_request port testdir error_log access_log
-    no_log_alerts wait_for now
+    no_log_alerts wait_for now slow
     key key_file write_file slurp write_jwks jwk_public openssl
     mint sign_compact sign_input token_of_length b64u b64u_decode json_encode
     is_ok is_rejected
@@ -65,6 +70,8 @@ my $MODULE = File::Spec->rel2abs($ENV{TEST_NGINX_MODULE}
     || "$REPO/build/nginx/ngx_http_auth_jwt_module.so");
 my $JWTCTL = File::Spec->rel2abs($ENV{TEST_JWTCTL} || $ENV{JWTCTL}
     || "$REPO/.build/release/jwtctl");
+my @WRAPPER = split ' ', $ENV{TEST_NGINX_WRAPPER} // '';
+my $SLOWDOWN = $ENV{TEST_NGINX_SLOWDOWN} || 1;
 
 my $TESTDIR = tempdir('auth-jwt-test-XXXXXX', TMPDIR => 1,
     CLEANUP => !$ENV{TEST_NGINX_LEAVE});
@@ -84,6 +91,9 @@ sub testdir { $TESTDIR }
 
 # Whole seconds since the Epoch (Time::HiRes's time() is fractional).
 sub now { CORE::time() }
+
+# A time bound in seconds, stretched by TEST_NGINX_SLOWDOWN.
+sub slow { $_[0] * $SLOWDOWN }
 
 sub _missing {
     my ($what, $path, $how) = @_;
@@ -402,7 +412,7 @@ sub start_nginx {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$TESTDIR/stderr.log";
         open STDERR, '>&', \*STDOUT;
-        exec($NGINX, '-p', $PREFIX, '-c', $conf,
+        exec(@WRAPPER, $NGINX, '-p', $PREFIX, '-c', $conf,
             '-e', "$TESTDIR/error.log") or POSIX::_exit(127);
     }
     $PID = $pid;
@@ -462,7 +472,7 @@ sub reload_nginx {
     my ($http, %o) = @_;
     croak 'nginx is not running' unless $PID;
     _write_conf('nginx.conf', $http, %o) if defined $http;
-    my $out = qx{$NGINX -p $PREFIX -c $TESTDIR/nginx.conf -e $TESTDIR/error.log -s reload 2>&1};
+    my $out = qx{@WRAPPER $NGINX -p $PREFIX -c $TESTDIR/nginx.conf -e $TESTDIR/error.log -s reload 2>&1};
     return ($? >> 8, $out);
 }
 
@@ -472,7 +482,7 @@ sub nginx_t {
     require_module();
     my $conf = _write_conf('nginx-t.conf', $http, %o);
     my $prefix = _prefix(%o);
-    my $out = qx{$NGINX -t -p $prefix -c $conf -e $TESTDIR/nginx-t.log 2>&1};
+    my $out = qx{@WRAPPER $NGINX -t -p $prefix -c $conf -e $TESTDIR/nginx-t.log 2>&1};
     return ($? >> 8, $out);
 }
 
@@ -489,10 +499,10 @@ sub no_log_alerts {
         or Test::More::diag(join "\n", @bad);
 }
 
-# Polls $cond every 50 ms for up to $seconds; returns its last value.
+# Polls $cond every 50 ms for up to slow($seconds); returns its last value.
 sub wait_for {
     my ($seconds, $cond) = @_;
-    my $deadline = time() + $seconds;
+    my $deadline = time() + slow($seconds);
     while (1) {
         my $v = $cond->();
         return $v if $v || time() > $deadline;
@@ -545,8 +555,8 @@ sub http_request {
         local $SIG{PIPE} = 'IGNORE';
         print $s $req;
         my $sel = IO::Select->new($s);
-        my $deadline = time() + 10;
-        while (time() < $deadline && $sel->can_read(1)) {
+        my $deadline = time() + slow(10);
+        while (time() < $deadline && $sel->can_read(slow(1))) {
             my $n = sysread($s, my $buf, 65536);
             last unless $n;
             $raw .= $buf;
