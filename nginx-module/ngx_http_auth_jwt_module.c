@@ -14,19 +14,10 @@
 
 #include <ajwt.h>
 
-#if (NGX_THREADS)
-#include <ngx_thread_pool.h>
-#endif
+#include "ngx_http_auth_jwt_session.h"
 
 
 #define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE     (1024 * 1024)
-#define NGX_HTTP_AUTH_JWT_STORE_TIMEOUT    250
-#define NGX_HTTP_AUTH_JWT_KEEPALIVE_TIMER  60000
-
-#define NGX_HTTP_AUTH_JWT_SESSION_NONE     0
-#define NGX_HTTP_AUTH_JWT_SESSION_PENDING  1
-#define NGX_HTTP_AUTH_JWT_SESSION_DONE     2
-
 #define NGX_HTTP_AUTH_JWT_CLAIMS        0
 #define NGX_HTTP_AUTH_JWT_HEADER        1
 
@@ -37,14 +28,8 @@ typedef struct {
 } ngx_http_auth_jwt_require_t;
 
 
-/* the session store: one connection pool per worker, made after fork */
 typedef struct {
-    ngx_array_t                 *servers;    /* of ajwt_str_t "host:port" */
-    ngx_msec_t                   timeout;
-    ajwt_store_t                *store;
-#if (NGX_THREADS)
-    ngx_thread_pool_t           *thread_pool;
-#endif
+    ngx_http_auth_jwt_store_t   *store;      /* NULL: no auth_jwt_memcached */
 } ngx_http_auth_jwt_main_conf_t;
 
 
@@ -67,28 +52,12 @@ typedef struct {
     ajwt_token_t                   token;
     ajwt_status_t                  status;
     const char                    *reason;   /* static, from the core */
-    ngx_str_t                      session_key;
-    ngx_event_t                    keepalive;
-    ngx_uint_t                     session;  /* ..._SESSION_NONE... */
+    ngx_http_auth_jwt_session_t    session;
     unsigned                       presented:1;
     unsigned                       verified:1;
     unsigned                       rejected:1;
     unsigned                       json_body:1;
 } ngx_http_auth_jwt_ctx_t;
-
-
-/* a session lookup on the thread pool: inputs copied, result written back */
-typedef struct {
-    ngx_http_request_t            *request;
-    ngx_http_auth_jwt_ctx_t       *ctx;
-    ajwt_store_t                  *store;
-    ajwt_str_t                     key;
-    ajwt_str_t                     fingerprint;
-    int64_t                        now;
-    int64_t                        touch;
-    ajwt_status_t                  status;
-    const char                    *reason;
-} ngx_http_auth_jwt_session_task_t;
 
 
 /* the member path of an auth_jwt_claim_set or auth_jwt_header_set variable */
@@ -111,11 +80,6 @@ static ngx_int_t ngx_http_auth_jwt_reject(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_auth_jwt_http_status(ajwt_status_t status);
 static ngx_int_t ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx);
-#if (NGX_THREADS)
-static void ngx_http_auth_jwt_session_thread(void *data, ngx_log_t *log);
-static void ngx_http_auth_jwt_session_done(ngx_event_t *ev);
-static void ngx_http_auth_jwt_session_keepalive(ngx_event_t *ev);
-#endif
 static ngx_int_t ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r,
     ngx_http_auth_jwt_ctx_t **ctxp);
 static void ngx_http_auth_jwt_ctx_cleanup(void *data);
@@ -305,19 +269,11 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    switch (ctx->session) {
-
-    case NGX_HTTP_AUTH_JWT_SESSION_PENDING:
+    if (ctx->session.pending) {
         return NGX_AGAIN;
+    }
 
-    case NGX_HTTP_AUTH_JWT_SESSION_DONE:
-        /* re-entered after the lookup: its verdict is in ctx->status */
-        break;
-
-    default:
-        if (ctx->status != AJWT_OK) {
-            break;
-        }
+    if (ctx->status == AJWT_OK && !ctx->session.done) {
 
         if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
             return NGX_ERROR;
@@ -327,12 +283,22 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
             /* claims stay readable (for logging) though a requirement failed */
             ctx->status = status;
             ctx->reason = "auth_jwt_require failed";
-            break;
-        }
 
-        if (ajlcf->session) {
-            return ngx_http_auth_jwt_session_start(r, ajlcf, ctx);
+        } else if (ajlcf->session) {
+            if (ngx_http_auth_jwt_session_start(r, ajlcf, ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (ctx->session.pending) {
+                return NGX_AGAIN;
+            }
         }
+    }
+
+    if (ctx->session.done) {
+        /* the session's verdict, also when re-entered after the lookup */
+        ctx->status = ctx->session.status;
+        ctx->reason = ctx->session.reason;
     }
 
     if (ctx->status != AJWT_OK) {
@@ -527,7 +493,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "auth_jwt: %s: %s, key \"%V\"",
                       ajwt_status_name(ctx->status), ctx->reason,
-                      &ctx->session_key);
+                      &ctx->session.key);
         level = 0;
         break;
 
@@ -621,157 +587,37 @@ ngx_http_auth_jwt_http_status(ajwt_status_t status)
 }
 
 
-/*
- * Posts the session lookup to the thread pool: memcached I/O never blocks
- * the event loop. The request is blocked (so a client that goes away
- * cannot free it under the task) until the result comes back to
- * ngx_http_auth_jwt_session_done(), which re-enters the phase handler.
- */
+/* the session check, on memcached; ctx->session has its verdict */
 
 static ngx_int_t
 ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx)
 {
-#if (NGX_THREADS)
-    u_char                            *p;
-    ngx_str_t                          key, fingerprint;
-    ngx_thread_task_t                 *task;
-    ngx_http_auth_jwt_main_conf_t     *amcf;
-    ngx_http_auth_jwt_session_task_t  *t;
+    ngx_int_t                       rc;
+    ngx_http_auth_jwt_session_t    *s;
+    ngx_http_auth_jwt_main_conf_t  *amcf;
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_auth_jwt_module);
 
-    if (ngx_http_complex_value(r, ajlcf->session, &key) != NGX_OK) {
+    s = &ctx->session;
+
+    if (ngx_http_complex_value(r, ajlcf->session, &s->key) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    ngx_str_null(&fingerprint);
-
     if (ajlcf->fingerprint
-        && ngx_http_complex_value(r, ajlcf->fingerprint, &fingerprint)
+        && ngx_http_complex_value(r, ajlcf->fingerprint, &s->fingerprint)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    task = ngx_thread_task_alloc(r->pool,
-                                 sizeof(ngx_http_auth_jwt_session_task_t)
-                                 + key.len + fingerprint.len);
-    if (task == NULL) {
-        return NGX_ERROR;
-    }
+    s->touch = ajlcf->touch;
 
-    /* the thread reads only the task: inputs are copied into it */
+    rc = ngx_http_auth_jwt_session_check(r, amcf->store, s);
 
-    t = task->ctx;
-    p = (u_char *) (t + 1);
-
-    t->request = r;
-    t->ctx = ctx;
-    t->store = amcf->store;
-    t->key.data = p;
-    t->key.len = key.len;
-    p = ngx_cpymem(p, key.data, key.len);
-    t->fingerprint.data = p;
-    t->fingerprint.len = fingerprint.len;
-    ngx_memcpy(p, fingerprint.data, fingerprint.len);
-    t->now = ngx_time();
-    t->touch = ajlcf->touch;
-
-    ctx->session_key.data = (u_char *) t->key.data;
-    ctx->session_key.len = key.len;
-
-    task->handler = ngx_http_auth_jwt_session_thread;
-    task->event.handler = ngx_http_auth_jwt_session_done;
-    task->event.data = t;
-
-    if (ngx_thread_task_post(amcf->thread_pool, task) != NGX_OK) {
-        /* the pool's queue is full: fail closed, as for a slow store */
-        ctx->session = NGX_HTTP_AUTH_JWT_SESSION_DONE;
-        ctx->status = AJWT_SESSION_STORE_UNAVAILABLE;
-        ctx->reason = "thread pool queue overflow";
-        return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
-    }
-
-    r->main->blocked++;
-    r->aio = 1;
-    ctx->session = NGX_HTTP_AUTH_JWT_SESSION_PENDING;
-
-    /*
-     * A worker that is shutting down exits once it has no timers left,
-     * abandoning blocked requests: this timer keeps it until the lookup
-     * is back.
-     */
-
-    ctx->keepalive.handler = ngx_http_auth_jwt_session_keepalive;
-    ctx->keepalive.data = r;
-    ctx->keepalive.log = r->connection->log;
-
-    ngx_add_timer(&ctx->keepalive, NGX_HTTP_AUTH_JWT_KEEPALIVE_TIMER);
-
-    return NGX_AGAIN;
-
-#else
-
-    return NGX_ERROR;
-
-#endif
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
 }
-
-
-#if (NGX_THREADS)
-
-static void
-ngx_http_auth_jwt_session_thread(void *data, ngx_log_t *log)
-{
-    ngx_http_auth_jwt_session_task_t  *t = data;
-
-    t->status = ajwt_session_check(t->store, t->key, t->fingerprint,
-                                   t->now, t->touch, &t->reason);
-}
-
-
-static void
-ngx_http_auth_jwt_session_done(ngx_event_t *ev)
-{
-    ngx_connection_t                  *c;
-    ngx_http_request_t                *r;
-    ngx_http_auth_jwt_ctx_t           *ctx;
-    ngx_http_auth_jwt_session_task_t  *t;
-
-    t = ev->data;
-    r = t->request;
-    ctx = t->ctx;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
-
-    if (ctx->keepalive.timer_set) {
-        ngx_del_timer(&ctx->keepalive);
-    }
-
-    ctx->session = NGX_HTTP_AUTH_JWT_SESSION_DONE;
-    ctx->status = t->status;
-    ctx->reason = t->reason;
-
-    /* a terminated request has its own write handler: let it finish */
-
-    r->write_event_handler(r);
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_http_auth_jwt_session_keepalive(ngx_event_t *ev)
-{
-    ngx_add_timer(ev, NGX_HTTP_AUTH_JWT_KEEPALIVE_TIMER);
-}
-
-#endif
 
 
 /*
@@ -1127,12 +973,8 @@ ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     conf->servers = NULL;
      *     conf->store = NULL;
-     *     conf->thread_pool = NULL;
      */
-
-    conf->timeout = NGX_HTTP_AUTH_JWT_STORE_TIMEOUT;
 
     return conf;
 }
@@ -1204,7 +1046,7 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
 
-    if (conf->session && amcf->servers == NULL) {
+    if (conf->session && amcf->store == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"auth_jwt_session\" is enabled but no "
                            "\"auth_jwt_memcached\" is configured");
@@ -1250,29 +1092,16 @@ ngx_http_auth_jwt_keys_cleanup(void *data)
 static ngx_int_t
 ngx_http_auth_jwt_init_process(ngx_cycle_t *cycle)
 {
-    char                            err[256];
     ngx_http_auth_jwt_main_conf_t  *amcf;
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_auth_jwt_module);
 
-    if (amcf == NULL || amcf->servers == NULL) {
+    if (amcf == NULL || amcf->store == NULL) {
         return NGX_OK;
     }
 
-    /* connections belong to one process: made here, after fork */
-
-    amcf->store = ajwt_store_create(amcf->servers->elts,
-                                    amcf->servers->nelts,
-                                    (uint32_t) amcf->timeout,
-                                    err, sizeof(err));
-    if (amcf->store == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "auth_jwt_memcached: %s", err);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_auth_jwt_store_init_process(cycle, amcf->store);
 }
 
 
@@ -1284,9 +1113,8 @@ ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle)
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_auth_jwt_module);
 
-    if (amcf) {
-        ajwt_store_free(amcf->store);
-        amcf->store = NULL;
+    if (amcf && amcf->store) {
+        ngx_http_auth_jwt_store_exit_process(amcf->store);
     }
 }
 
@@ -1578,112 +1406,66 @@ ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_auth_jwt_main_conf_t *amcf = conf;
 
-#if (NGX_THREADS)
-    char           err[256];
-    ngx_int_t      timeout;
-    ngx_str_t     *value, s, name;
-    ngx_url_t      u;
-    ngx_uint_t     i;
-    ajwt_str_t    *server;
-    ajwt_store_t  *store;
+    char                       *rv;
+    ngx_int_t                   n;
+    ngx_str_t                  *value, s;
+    ngx_uint_t                  i;
+    ngx_http_auth_jwt_store_t  *store;
 
-    if (amcf->servers) {
+    if (amcf->store) {
         return "is duplicate";
     }
 
-    amcf->servers = ngx_array_create(cf->pool, cf->args->nelts,
-                                     sizeof(ajwt_str_t));
-    if (amcf->servers == NULL) {
+    store = ngx_http_auth_jwt_store_create(cf);
+    if (store == NULL) {
         return NGX_CONF_ERROR;
     }
 
     value = cf->args->elts;
 
-    /* nginx creates "default" by itself; another needs "thread_pool" */
-    ngx_str_set(&name, "default");
-
     for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "thread_pool=", 12) == 0) {
-            name.data = value[i].data + 12;
-            name.len = value[i].len - 12;
-
-            if (name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid parameter \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
 
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
             s.data = value[i].data + 8;
             s.len = value[i].len - 8;
 
-            timeout = ngx_parse_time(&s, 0);
-            if (timeout == NGX_ERROR || timeout == 0) {
+            n = ngx_parse_time(&s, 0);
+            if (n == NGX_ERROR || n == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid timeout \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            amcf->timeout = timeout;
+            store->timeout = n;
             continue;
         }
 
-        /* checked here, so that "nginx -t" names a bad address */
+        if (ngx_strncmp(value[i].data, "keepalive=", 10) == 0) {
+            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
+            if (n == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid keepalive \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
 
-        ngx_memzero(&u, sizeof(ngx_url_t));
-
-        u.url = value[i];
-        u.no_resolve = 1;
-
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.no_port
-            || u.host.len == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid server \"%V\": %s", &value[i],
-                               u.err ? u.err : "expected host:port");
-            return NGX_CONF_ERROR;
+            store->keepalive = n;
+            continue;
         }
 
-        server = ngx_array_push(amcf->servers);
-        if (server == NULL) {
-            return NGX_CONF_ERROR;
+        rv = ngx_http_auth_jwt_store_add(cf, store, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
         }
-
-        server->data = value[i].data;
-        server->len = value[i].len;
     }
 
-    if (amcf->servers->nelts == 0) {
-        return "needs at least one server";
+    rv = ngx_http_auth_jwt_store_init(cf, store);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
-    /* the store's own checks, now rather than in every worker's start */
-
-    store = ajwt_store_create(amcf->servers->elts, amcf->servers->nelts,
-                              (uint32_t) amcf->timeout, err, sizeof(err));
-    if (store == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    ajwt_store_free(store);
-
-    amcf->thread_pool = ngx_thread_pool_add(cf, &name);
-    if (amcf->thread_pool == NULL) {
-        return NGX_CONF_ERROR;
-    }
+    amcf->store = store;
 
     return NGX_CONF_OK;
-
-#else
-
-    return "requires nginx built with thread pools (--with-threads)";
-
-#endif
 }
 
 

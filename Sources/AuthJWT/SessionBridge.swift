@@ -1,4 +1,4 @@
-// The session half of ajwt.h, over JWTCore's session decision and the SessionStore.
+// The session half of ajwt.h, over JWTCore's session decision and SessionStore's server ring.
 //
 // Total like the rest of the bridge: NULL pointers, impossible lengths and hostile bytes yield a status and a static
 // reason, never a trap.
@@ -53,34 +53,33 @@ public func ajwt_session_decide(
     }
 }
 
-// MARK: - The store
+// MARK: - The ring
 
 @c @implementation
-public func ajwt_store_create(
+public func ajwt_ring_create(
     _ servers: UnsafePointer<ajwt_str_t>?,
     _ nservers: Int,
-    _ timeout_ms: UInt32,
     _ err: UnsafeMutablePointer<CChar>?,
     _ errlen: Int
 ) -> OpaquePointer? {
     guard let list = UnsafeBufferPointer(cPath: servers, count: nservers) else {
-        copyMessage("invalid arguments to ajwt_store_create", into: err, capacity: errlen)
+        copyMessage("invalid arguments to ajwt_ring_create", into: err, capacity: errlen)
         return nil
     }
     var names: [String] = []
     names.reserveCapacity(list.count)
     for server in list {
         guard let bytes = UnsafeRawBufferPointer(server) else {
-            copyMessage("invalid arguments to ajwt_store_create", into: err, capacity: errlen)
+            copyMessage("invalid arguments to ajwt_ring_create", into: err, capacity: errlen)
             return nil
         }
-        // Copied: the store keeps no pointer into the caller's memory. Invalid UTF-8 becomes U+FFFD, which the
+        // Copied: the ring keeps no pointer into the caller's memory. Invalid UTF-8 becomes U+FFFD, which the
         // server syntax refuses.
         names.append(String(decoding: bytes, as: UTF8.self))
     }
     do {
-        let store = try SessionStore(servers: names, timeoutMilliseconds: timeout_ms)
-        return OpaquePointer(Unmanaged.passRetained(store).toOpaque())
+        let ring = try ServerRing(servers: names)
+        return OpaquePointer(Unmanaged.passRetained(ring).toOpaque())
     } catch {
         copyMessage(error.description, into: err, capacity: errlen)
         return nil
@@ -88,38 +87,28 @@ public func ajwt_store_create(
 }
 
 @c @implementation
-public func ajwt_store_free(_ store: OpaquePointer?) {
-    guard let store else {
+public func ajwt_ring_free(_ ring: OpaquePointer?) {
+    guard let ring else {
         return
     }
-    Unmanaged<SessionStore>.fromOpaque(UnsafeRawPointer(store)).release()
+    Unmanaged<ServerRing>.fromOpaque(UnsafeRawPointer(ring)).release()
 }
 
 @c @implementation
-public func ajwt_session_check(
-    _ store: OpaquePointer?,
+public func ajwt_ring_locate(
+    _ ring: OpaquePointer?,
     _ key: ajwt_str_t,
-    _ fingerprint: ajwt_str_t,
-    _ now: Int64,
-    _ touch: Int64,
+    _ server: UnsafeMutablePointer<Int>?,
     _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
 ) -> ajwt_status_t {
-    guard let store else {
-        reason?.pointee = ("no session store" as StaticString).cString
-        return AJWT_SESSION_STORE_UNAVAILABLE
-    }
-    guard let keyBytes = UnsafeRawBufferPointer(key), let fingerprintBytes = UnsafeRawBufferPointer(fingerprint) else {
-        reason?.pointee = ("invalid arguments to ajwt_session_check" as StaticString).cString
+    guard let ring, let server, let keyBytes = UnsafeRawBufferPointer(key) else {
+        reason?.pointee = ("invalid arguments to ajwt_ring_locate" as StaticString).cString
         return AJWT_INVALID_TOKEN
     }
     do {
-        // Borrowed: the caller keeps the store alive for the call.
-        try Unmanaged<SessionStore>.fromOpaque(UnsafeRawPointer(store)).takeUnretainedValue().check(
-            key: keyBytes,
-            fingerprint: fingerprintBytes,
-            now: now,
-            touch: touch
-        )
+        // Borrowed: the caller keeps the ring alive for the call.
+        server.pointee = try Unmanaged<ServerRing>.fromOpaque(UnsafeRawPointer(ring)).takeUnretainedValue()
+            .serverIndex(forKey: keyBytes)
         reason?.pointee = nil
         return AJWT_OK
     } catch {
@@ -131,8 +120,8 @@ public func ajwt_session_check(
 // MARK: - Conversions
 
 extension SessionError.Status {
-    /// The C status code.
-    fileprivate var cStatus: ajwt_status_t {
+    /// The C status code (also for jwtctl, which prints its name).
+    package var cStatus: ajwt_status_t {
         switch self {
         case .invalidToken: return AJWT_INVALID_TOKEN
         case .loggedOut: return AJWT_LOGGED_OUT

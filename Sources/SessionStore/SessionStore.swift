@@ -25,33 +25,13 @@ public final class SessionStore: @unchecked Sendable {
     /// Creates a store for `servers` ("host:port" each; an IPv6 address in brackets) with `timeoutMilliseconds` as
     /// the connect and I/O timeout. Connects to nothing yet.
     public init(servers: [String], timeoutMilliseconds: UInt32) throws(SessionStoreError) {
-        guard !servers.isEmpty else {
-            throw .noServers
-        }
-        guard timeoutMilliseconds > 0 else {
-            throw .zeroTimeout
-        }
-        let addresses = try servers.map { (server) throws(SessionStoreError) in try MemcachedServer(parsing: server) }
-        guard let master = memcached_create(nil) else {
-            throw .clientAllocationFailed
-        }
-        do throws(SessionStoreError) {
-            try Self.configure(master, timeoutMilliseconds: UInt64(timeoutMilliseconds))
-            for address in addresses {
-                let code = memcached_server_add(master, address.host, address.port)
-                guard memcached_success(code) else {
-                    throw .invalidServer("\(address.host):\(address.port)", Self.describe(code))
-                }
-            }
-            // libmemcachedutil refuses an initial size of 0; one handle is cheap (no connection until used).
-            guard let pool = memcached_pool_create(master, 1, Self.maximumConnections) else {
-                throw .poolAllocationFailed
-            }
-            self.pool = pool
-        } catch {
+        let master = try makeClient(servers: servers, timeoutMilliseconds: timeoutMilliseconds)
+        // libmemcachedutil refuses an initial size of 0; one handle is cheap (no connection until used).
+        guard let pool = memcached_pool_create(master, 1, Self.maximumConnections) else {
             memcached_free(master)
-            throw error
+            throw .poolAllocationFailed
         }
+        self.pool = pool
         self.master = master
         self.fetchTimeout = timespec(
             tv_sec: Int(timeoutMilliseconds / 1000),
@@ -163,6 +143,12 @@ public final class SessionStore: @unchecked Sendable {
             throw code == MEMCACHED_TIMEOUT ? .storeNoConnection : .storeOutOfMemory
         }
         defer { _ = memcached_pool_release(self.pool, handle) }
+        // memcached_clone, which the pool uses, drops the weighted-ketama flag and so builds another ring than the
+        // master's (libketama compatible, as ServerRing and the nginx module compute it): set it again, once per
+        // clone.
+        if memcached_behavior_get(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED) == 0 {
+            _ = memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1)
+        }
         return try body(MemcachedConnection(handle: handle))
     }
 
@@ -175,36 +161,6 @@ public final class SessionStore: @unchecked Sendable {
             try SessionKey.validate(key)
             return try body(key)
         }
-    }
-
-    /// Applies the store's behaviors to the master handle; the pool's clones inherit them.
-    private static func configure(
-        _ handle: UnsafeMutablePointer<memcached_st>,
-        timeoutMilliseconds: UInt64
-    ) throws(SessionStoreError) {
-        let behaviors: [(memcached_behavior_t, UInt64, String)] = [
-            // libketama-compatible consistent hashing: weighted ketama with MD5 keys.
-            (MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1, "ketama"),
-            (MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1, "CAS support"),
-            (MEMCACHED_BEHAVIOR_TCP_NODELAY, 1, "TCP_NODELAY"),
-            (MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, timeoutMilliseconds, "connect timeout"),
-            (MEMCACHED_BEHAVIOR_POLL_TIMEOUT, timeoutMilliseconds, "poll timeout"),
-            (MEMCACHED_BEHAVIOR_RCV_TIMEOUT, timeoutMilliseconds * 1000, "receive timeout"),
-            (MEMCACHED_BEHAVIOR_SND_TIMEOUT, timeoutMilliseconds * 1000, "send timeout"),
-            // A failed server is retried after a second; never ejected, so its keys never move elsewhere.
-            (MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1, "retry timeout"),
-            (MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS, 0, "auto-eject"),
-        ]
-        for (behavior, value, name) in behaviors {
-            let code = memcached_behavior_set(handle, behavior, value)
-            guard memcached_success(code) else {
-                throw .configurationFailed("\(name): \(describe(code))")
-            }
-        }
-    }
-
-    private static func describe(_ code: memcached_return_t) -> String {
-        String(cString: memcached_strerror(nil, code))
     }
 }
 

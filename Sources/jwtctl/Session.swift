@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthJWT
 import CAuthJWT
 import Foundation
 import JWTCore
@@ -154,7 +155,7 @@ extension Session {
         static let configuration = CommandConfiguration(
             abstract: "Check a session exactly as nginx does, touching it when due.",
             discussion: """
-                Goes through the module's own C entry points (ajwt_store_create, ajwt_session_check). \
+                Reads and touches the record as the module does, with the same decision (ajwt_session_decide). \
                 Exit 0 printing OK; exit 1 printing "<STATUS>: <reason>" to standard error; exit 2 for usage errors.
                 """
         )
@@ -178,26 +179,18 @@ extension Session {
         var now: Int64?
 
         func run() throws {
-            let servers = store.servers.map { Array($0.utf8) }
-            var error = [CChar](repeating: 0, count: 256)
-            let handle = withSpans(servers) { spans in
-                ajwt_store_create(spans.baseAddress, spans.count, store.timeout, &error, error.count)
-            }
-            guard let handle else {
-                throw Failure.usage(
-                    String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                )
-            }
-            defer { ajwt_store_free(handle) }
-
-            var reason: UnsafePointer<CChar>?
+            let sessions = try store.makeStore()
+            let key = Array(key.utf8)
+            let fingerprint = Array((fingerprint ?? "").utf8)
             let time = now ?? currentTime()
-            let status = withSpans([Array(key.utf8), Array((fingerprint ?? "").utf8)]) { spans in
-                ajwt_session_check(handle, spans[0], spans[1], time, touch, &reason)
-            }
-            guard status == AJWT_OK else {
-                let name = String(cString: ajwt_status_name(status))
-                throw Failure.rejected("\(name): \(reason.map { String(cString: $0) } ?? "rejected")")
+            do {
+                try key.withUnsafeBytes { key in
+                    try fingerprint.withUnsafeBytes { fingerprint in
+                        try sessions.check(key: key, fingerprint: fingerprint, now: time, touch: touch)
+                    }
+                }
+            } catch let error as SessionError {
+                throw Failure.rejected("\(String(cString: ajwt_status_name(error.status.cStatus))): \(error.reason)")
             }
             print("OK")
         }
@@ -221,19 +214,4 @@ extension Session {
             }
         }
     }
-}
-
-/// Calls `body` with `ajwt_str_t` spans over `strings`, valid during the call.
-private func withSpans<Result>(_ strings: [[UInt8]], _ body: (UnsafeBufferPointer<ajwt_str_t>) -> Result) -> Result {
-    var spans: [ajwt_str_t] = []
-    func nest(_ index: Int) -> Result {
-        guard index < strings.count else {
-            return spans.withUnsafeBufferPointer(body)
-        }
-        return strings[index].withUnsafeBufferPointer { bytes in
-            spans.append(ajwt_str_t(data: bytes.baseAddress, len: bytes.count))
-            return nest(index + 1)
-        }
-    }
-    return nest(0)
 }

@@ -330,3 +330,35 @@ struct SessionStoreTests {
         }
     }
 }
+
+@Suite("Server ring: where SessionStore puts each key", .serialized)
+struct ServerRingTests {
+    @Test("the ring names the server that holds each key SessionStore wrote", arguments: [2, 3])
+    func agreesWithTheStore(servers count: Int) throws {
+        let servers = try (0..<count).map { _ in try MemcachedServerProcess() }
+        let addresses = servers.map(\.address)
+        let store = try SessionStore(servers: addresses, timeoutMilliseconds: 1000)
+        let ring = try ServerRing(servers: addresses)
+        let singles = try addresses.map { try SessionStore(servers: [$0], timeoutMilliseconds: 1000) }
+        var perServer = [Int](repeating: 0, count: count)
+        for n in 0..<60 {
+            let key = "session:\(n)"
+            try store.create(key: key, record: Array("{}".utf8), expiresAt: 0)
+            let index = try Array(key.utf8).withUnsafeBytes { (key) throws(SessionError) in
+                try ring.serverIndex(forKey: key)
+            }
+            let holders = try singles.indices.filter { try singles[$0].record(forKey: key) != nil }
+            #expect(holders == [index], "\(key)")
+            perServer[index] += 1
+        }
+        #expect(perServer.allSatisfy { $0 > 0 }, "every server holds keys: \(perServer)")
+    }
+
+    @Test("a key that memcached cannot take is refused", arguments: ["", "a b", String(repeating: "k", count: 251)])
+    func invalidKeys(_ key: String) throws {
+        let ring = try ServerRing(servers: ["127.0.0.1:1", "127.0.0.1:2"])
+        #expect(throws: SessionError.invalidKey) {
+            try Array(key.utf8).withUnsafeBytes { (key) throws(SessionError) in try ring.serverIndex(forKey: key) }
+        }
+    }
+}

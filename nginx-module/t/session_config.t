@@ -2,8 +2,9 @@
 
 # Session configuration: `nginx -t` accepts the contract's forms and fails,
 # naming the directive, on a session without a store, bad parameters, bad
-# server addresses or timeouts, and the wrong context. Nothing connects to
-# memcached at configuration time (no memcached runs here).
+# server addresses or timeouts, and the wrong context. Host names are
+# resolved at configuration time, as for upstream servers; nothing connects
+# to memcached then (no memcached runs here).
 
 use strict;
 use warnings;
@@ -72,10 +73,12 @@ accepted('timeout=2s', http => 'auth_jwt_memcached 127.0.0.1:%%PORT_mc%% timeout
     server => $SESSION);
 accepted('session off without memcached', loc => 'auth_jwt_session off;');
 accepted('memcached without any session', http => $MC);
-accepted('no thread_pool directive (the default pool)', http => "$MC $SESSION");
-accepted('thread_pool= names a declared pool', http =>
-    'auth_jwt_memcached 127.0.0.1:%%PORT_mc%% thread_pool=jwt timeout=1s;',
-    server => $SESSION, main => 'thread_pool jwt threads=4;');
+accepted('keepalive=8', http =>
+    'auth_jwt_memcached 127.0.0.1:%%PORT_mc%% keepalive=8 timeout=1s;', server => $SESSION);
+accepted('keepalive=0 (no idle connections kept)', http =>
+    'auth_jwt_memcached 127.0.0.1:%%PORT_mc%% keepalive=0;', server => $SESSION);
+accepted('a host name, resolved at start', http =>
+    'auth_jwt_memcached localhost:%%PORT_mc%%;', server => $SESSION);
 accepted('session in a location where auth_jwt is off', http => $MC,
     loc => "auth_jwt off; $SESSION");
 
@@ -128,10 +131,12 @@ refused('timeout=abc', qr/timeout|auth_jwt_memcached/,
     http => 'auth_jwt_memcached 127.0.0.1:11211 timeout=abc;', server => $SESSION);
 refused('timeout=0', qr/timeout/,
     http => 'auth_jwt_memcached 127.0.0.1:11211 timeout=0;', server => $SESSION);
-refused('thread_pool= names an undeclared pool', qr/unknown thread pool "nosuch"/,
-    http => 'auth_jwt_memcached 127.0.0.1:11211 thread_pool=nosuch;', server => $SESSION);
-refused('empty thread_pool=', qr/thread_pool=/,
-    http => 'auth_jwt_memcached 127.0.0.1:11211 thread_pool=;', server => $SESSION);
+refused('keepalive=abc', qr/invalid keepalive "keepalive=abc"/,
+    http => 'auth_jwt_memcached 127.0.0.1:11211 keepalive=abc;', server => $SESSION);
+refused('keepalive=-1', qr/invalid keepalive/,
+    http => 'auth_jwt_memcached 127.0.0.1:11211 keepalive=-1;', server => $SESSION);
+refused('a host name that does not resolve', qr/invalid server "nosuchhost\.invalid:11211": host not found/,
+    http => 'auth_jwt_memcached nosuchhost.invalid:11211;', server => $SESSION);
 refused('unknown parameter', qr/auth_jwt_memcached|weight/,
     http => 'auth_jwt_memcached 127.0.0.1:11211 weight=abc;', server => $SESSION);
 refused('duplicate', qr/is duplicate|auth_jwt_memcached/,

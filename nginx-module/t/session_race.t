@@ -6,8 +6,8 @@
 # back: afterwards the key stays absent, and every request that started
 # after the delete completed was answered LOGGED_OUT. Three rounds: touch=0
 # (every request writes, the widest race) twice, then the default touch.
-# Lookups run on a named pool of 4 threads (thread_pool=), so that several
-# run at once.
+# The lookups of the 4 clients are in flight at once on the worker's event
+# loop, each on its own memcached connection.
 
 use strict;
 use warnings;
@@ -25,8 +25,8 @@ require_module();
 write_jwks('jwks.json', qw(hmac));
 start_memcached('a');
 
-start_nginx(<<'EOF', main => 'thread_pool jwt threads=4;');
-    auth_jwt_memcached 127.0.0.1:%%PORT_mc_a%% timeout=2s thread_pool=jwt;
+start_nginx(<<'EOF');
+    auth_jwt_memcached 127.0.0.1:%%PORT_mc_a%% timeout=2s;
 
     server {
         listen 127.0.0.1:%%PORT_8080%%;

@@ -2,12 +2,12 @@
 
 # `nginx -s reload` and a graceful quit while session lookups are in flight:
 # memcached sits behind a proxy that delays every answer by 0.6 s, so the
-# requests are waiting on the auth_jwt thread pool when the signal comes.
-# Every one of them completes with its correct answer (200, or 401 with the
-# right code), none is dropped or reset, clients that leave mid-lookup leak
-# nothing, the old worker exits, and nothing
-# is logged at [alert] (a worker leaving with a request blocked on a thread
-# task logs "open socket ... left in connection").
+# requests are waiting on memcached when the signal comes. Every one of
+# them completes with its correct answer (200, or 401 with the right code),
+# none is dropped or reset, clients that leave mid-lookup leak nothing, the
+# old worker exits, and nothing is logged at [alert] (a worker leaving with
+# a request blocked on a lookup, or with a memcached connection still open,
+# logs "open socket ... left in connection").
 
 use strict;
 use warnings;

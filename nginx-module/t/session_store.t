@@ -4,9 +4,11 @@
 # refused), paused (SIGSTOP: connects, never answers) and a fake memcached
 # that never answers all give 503 SESSION_STORE_UNAVAILABLE within about
 # the configured timeout, logged at [error], and never block the worker:
-# a location without session checks answers during the hang. When memcached
-# comes back, sessions work again without a reload. With two servers, keys
-# are spread over both and each is found on the server that holds it.
+# a location without session checks answers during the hang. A server that
+# failed gets 503 at once for the next 1 to 2 seconds, then is tried again.
+# When memcached comes back, sessions work again without a reload. With two
+# servers, keys are spread over both and each is found on the server that
+# holds it.
 
 use strict;
 use warnings;
@@ -127,7 +129,12 @@ $r = timed_get('/', $tok);
 unavailable($r, 'fake memcached never answers');
 cmp_ok($r->{time}, '>=', 0.25, 'fake memcached: 503 after about the timeout')
     or diag("took $r->{time}s");
-unavailable(timed_get('/', $tok), 'fake memcached, again');
+# A server that failed is not waited on again for 1 to 2 seconds.
+$r = timed_get('/', $tok);
+unavailable($r, 'fake memcached, again');
+cmp_ok($r->{time}, '<', 0.15, 'a server that just failed: 503 at once')
+    or diag("took $r->{time}s");
+sleep 2.1;
 
 # Hanging lookups do not block the event loop of the single worker.
 my @hang = map { http_start('/', Authorization => "Bearer $tok") } 1 .. 3;
@@ -150,6 +157,7 @@ for my $i (0 .. $#hang) {
 
 # Clients that disconnect during a hanging lookup leak nothing: the worker
 # answers after the timeout as before, and logs no alert.
+sleep 2.1;
 my @gone = map { http_start('/', Authorization => "Bearer $tok") } 1 .. 3;
 sleep 0.05;
 close $_->{sock} for @gone;

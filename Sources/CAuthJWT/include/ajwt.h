@@ -220,46 +220,36 @@ ajwt_status_t ajwt_session_decide(ajwt_str_t record, ajwt_str_t fingerprint,
 size_t ajwt_session_update_size(size_t record_len);
 
 
-/* A connection pool to the session store's memcached servers. */
-typedef struct ajwt_store_s  ajwt_store_t;
+/*
+ * The session store's servers as a consistent-hashing ring: which server
+ * holds a key, computed as libmemcached distributes keys for the project's
+ * SessionStore (libketama compatible: weighted ketama, MD5), so that nginx
+ * reads each record where an auth server using a libketama-compatible
+ * client wrote it. The ring does no I/O: the caller talks to the server.
+ */
+typedef struct ajwt_ring_s  ajwt_ring_t;
 
 /*
- * Creates a store for servers ("host:port" or "[IPv6]:port" each),
- * distributed by libketama-compatible consistent hashing (weighted ketama,
- * MD5), with timeout_ms (at least 1) as the connect and I/O timeout.
- * Connections are made lazily, at most one per calling thread; a server
- * that failed is tried again after 1 to 2 seconds. Returns NULL and writes
- * a NUL-terminated reason into err on failure. Creating a store connects
- * to nothing, so it also validates a configuration.
- *
- * Call in each worker after fork (connections must not cross processes);
- * release with ajwt_store_free().
+ * Creates the ring for servers ("host:port" or "[IPv6]:port" each, in the
+ * order the caller numbers them). Returns NULL and writes a NUL-terminated
+ * reason into err on failure. Resolves and connects to nothing, so it may
+ * be called in nginx's master, and the ring used in the workers after
+ * fork. Release with ajwt_ring_free().
  */
-ajwt_store_t *ajwt_store_create(const ajwt_str_t *servers, size_t nservers,
-    uint32_t timeout_ms, char *err, size_t errlen);
+ajwt_ring_t *ajwt_ring_create(const ajwt_str_t *servers, size_t nservers,
+    char *err, size_t errlen);
 
-/* Releases a store and closes its connections. NULL is ignored. */
-void ajwt_store_free(ajwt_store_t *store);
+/* Releases a ring. NULL is ignored. */
+void ajwt_ring_free(ajwt_ring_t *ring);
 
 /*
- * The session check for one request: reads the record under key (gets),
- * decides with ajwt_session_decide(), and when a touch is due writes the
- * updated record back with compare-and-swap (cas), keeping the entry's
- * expiry ("expires_at", else none), so that a delete (logout) between the
- * read and the write stays deleted.
- *
- * Returns AJWT_OK, AJWT_LOGGED_OUT (no record, or deleted before the
- * write), AJWT_INVALID_TOKEN (key not usable as a memcached key: empty,
- * longer than 250 bytes, or with spaces or control characters), any status
- * of ajwt_session_decide(), or AJWT_SESSION_STORE_UNAVAILABLE (no server
- * answered within the timeout). *reason is a static string.
- *
- * Blocks for network I/O, bounded by the timeout: call it on a thread
- * pool, never on an event loop. Thread-safe.
+ * Checks that key is usable as a memcached key (1 to 250 bytes, no spaces
+ * or control characters: else AJWT_INVALID_TOKEN) and sets *server to the
+ * index, in the servers given to ajwt_ring_create(), of the one that holds
+ * it. *reason is set to a static string on failure. Reentrant.
  */
-ajwt_status_t ajwt_session_check(ajwt_store_t *store, ajwt_str_t key,
-    ajwt_str_t fingerprint, int64_t now, int64_t touch,
-    const char **reason);
+ajwt_status_t ajwt_ring_locate(const ajwt_ring_t *ring, ajwt_str_t key,
+    size_t *server, const char **reason);
 
 
 #ifdef __cplusplus

@@ -9,8 +9,9 @@ package SessionTest;
 #     would, with Cache::Memcached::Fast (an independent client), and read
 #     back raw (value, remaining TTL, flags, CAS unique) with memcached's
 #     meta command `mg`, so that a test sees exactly what the module wrote;
-#   - a FAKE memcached that accepts connections and never answers, and a
-#     slow proxy in front of a real memcached that delays every answer;
+#   - a FAKE memcached that accepts connections and never answers, a
+#     scripted one that answers each command with given bytes, and a slow
+#     proxy in front of a real memcached that delays every answer;
 #   - HTTP helpers the session tests need: a request fired without waiting
 #     for its answer, and a keep-alive client.
 #
@@ -34,7 +35,8 @@ our @EXPORT = qw(
     start_memcached stop_memcached restart_memcached memcached_port
     memcached_pid
     mc mc_multi mc_set mc_get mc_delete mc_meta mc_raw mc_flush
-    start_fake_memcached start_slow_proxy stop_helper
+    start_fake_memcached start_scripted_memcached start_slow_proxy
+    stop_helper
     record session_token http_start http_finish http_pending
     keepalive_open keepalive_get second_start elapsed
 );
@@ -278,6 +280,51 @@ sub start_fake_memcached {
                     my $c = $l->accept or next;
                     $sel->add($c);
                 } elsif (!sysread($h, my $buf, 65536)) {
+                    $sel->remove($h);
+                    close $h;
+                }
+            }
+        }
+    });
+    close $l;
+    return $pid;
+}
+
+# start_scripted_memcached($port, $reply, $chunk, $seconds): answers every
+# command line (and a "cas" command's data line) with
+# $reply->($line, $connection_number), a byte string, written $chunk bytes at a time (default: at once), 10 ms
+# apart; keeps each connection open unless the reply is undef. Returns its
+# PID.
+sub start_scripted_memcached {
+    my ($port, $reply, $chunk, $life) = @_;
+    my $l = _listen($port);
+    my $pid = _child($life // 60, sub {
+        my $sel = IO::Select->new($l);
+        my (%in, %id, $accepted);
+        while (1) {
+            for my $h ($sel->can_read(1)) {
+                if ($h == $l) {
+                    my $c = $l->accept or next;
+                    $sel->add($c);
+                    $in{fileno $c} = '';
+                    $id{fileno $c} = ++$accepted;
+                    next;
+                }
+                my $n = sysread($h, my $buf, 65536);
+                my $close = !$n;
+                $in{fileno $h} .= $buf if $n;
+                while (!$close && $in{fileno $h} =~ s/^([^\n]*\n)//) {
+                    my $line = $1;
+                    next if $line !~ /^(gets|cas) /;   # a cas data line
+                    my $out = $reply->($line, $id{fileno $h});
+                    if (!defined $out) { $close = 1; last; }
+                    for (my $i = 0; $i < length $out; $i += $chunk // length $out) {
+                        syswrite($h, substr($out, $i, $chunk // length $out));
+                        sleep(0.01) if $chunk;
+                    }
+                }
+                if ($close) {
+                    delete $in{fileno $h};
                     $sel->remove($h);
                     close $h;
                 }
