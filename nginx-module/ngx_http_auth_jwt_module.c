@@ -838,7 +838,16 @@ ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
         return NGX_OK;
 
     case AJWT_JSON_STRING:
-        p = ngx_pnalloc(r->pool, raw.len + 1);
+        p = (u_char *) raw.data;
+        len = raw.len;
+
+        /* without escapes, the contents in the token's buffer are the value */
+
+        if (ngx_strlchr(p, p + len, '\\') == NULL) {
+            break;
+        }
+
+        p = ngx_pnalloc(r->pool, len + 1);
         if (p == NULL) {
             return NGX_ERROR;
         }

@@ -128,8 +128,14 @@ public func ajwt_json_get(
     else {
         return AJWT_JSON_ABSENT
     }
-    let namePath = names.lazy.map { UnsafeRawBufferPointer($0) ?? UnsafeRawBufferPointer(start: nil, count: 0) }
-    guard let value = JSONLookup.value(at: namePath, in: document, ignoringCase: ignore_case != 0) else {
+    // The names as buffers, on the stack: a path has a handful of names.
+    let found = withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: names.count) { path in
+        for (index, name) in names.enumerated() {
+            path.initializeElement(at: index, to: UnsafeRawBufferPointer(name) ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        return JSONLookup.value(at: UnsafeBufferPointer(path), in: document, ignoringCase: ignore_case != 0)
+    }
+    guard let value = found else {
         return AJWT_JSON_ABSENT
     }
     raw?.pointee = ajwt_str_t(value.bytes)

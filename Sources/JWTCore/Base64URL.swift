@@ -45,13 +45,14 @@ enum Base64URL {
             var written = 0
             let wholeGroupsEnd = encoded.count & ~3
             // A group's three bytes go out in one four-byte store while the fourth byte has room (the next group
-            // overwrites it); the last group, at the end of the buffer, byte by byte.
-            while read < wholeGroupsEnd, written + 4 <= output.count {
+            // overwrites it); a last group at the very end of the buffer, byte by byte.
+            let storeGroups = min(encoded.count / 4, max(output.count - 1, 0) / 3)
+            for _ in 0..<storeGroups {
                 let bits = group(read, 4)
                 invalid |= bits
                 outputBase.storeBytes(of: (bits << 8).bigEndian, toByteOffset: written, as: UInt32.self)
-                read += 4
-                written += 3
+                read &+= 4
+                written &+= 3
             }
             while read < wholeGroupsEnd {
                 let bits = group(read, 4)

@@ -1,37 +1,35 @@
 /// Reading values out of a JSON document that verification accepted (a token's header or payload).
 public enum JSONLookup {
-    /// Finds the value at `path` (member names, outermost first) in `document`.
+    /// Finds the value at `path` (member names, outermost first) in `document`, a JSON text that verification
+    /// accepted.
     ///
     /// Names are compared with the members' decoded names. With `ignoringCase`, they match ignoring ASCII case,
     /// but an exact match wins over a case-insensitive one. An empty path yields the document itself.
     ///
+    /// Verification validated the whole document once; a lookup reads only as far as the value it finds (the
+    /// whole object when ignoring case and no name matches exactly). Given a document verification would have
+    /// refused, it never reads outside it and returns `nil` or a value inside it.
+    ///
     /// - Returns: the value's kind and bytes inside `document` (for a string, its escaped contents without the
-    ///   quotes), or `nil` if there is no such value or `document` is not valid JSON.
-    public static func value<Path: Sequence<UnsafeRawBufferPointer>>(
-        at path: Path,
+    ///   quotes), or `nil` if there is no such value.
+    public static func value(
+        at path: UnsafeBufferPointer<UnsafeRawBufferPointer>,
         in document: UnsafeRawBufferPointer,
         ignoringCase: Bool
     ) -> (kind: JSONKind, bytes: UnsafeRawBufferPointer)? {
-        var names = path.makeIterator()
         do {
-            // The top-level object is searched while the document is scanned: one pass over a whole payload.
-            var scanner = JSONScanner(document)
-            guard let first = names.next() else {
+            guard !path.isEmpty else {
+                var scanner = JSONScanner(document)
                 return try scanner.scanDocument().parts
             }
-            var finder = MemberFinder(name: first, ignoringCase: ignoringCase)
-            guard try scanner.scanDocument(visitingMembers: &finder).kind == .object, var value = finder.found else {
-                return nil
-            }
-            var nesting = 1
-            while let name = names.next() {
+            var value = JSONSpan(kind: .object, bytes: document)
+            for (nesting, name) in path.enumerated() {
                 guard value.kind == .object,
                     let member = try self.member(named: name, in: value.bytes, nesting: nesting, ignoringCase: ignoringCase)
                 else {
                     return nil
                 }
                 value = member
-                nesting += 1
             }
             return value.parts
         } catch {
@@ -46,6 +44,12 @@ public enum JSONLookup {
     ///
     /// - Returns: the number of bytes (UTF-8) written.
     public static func unescape(_ escaped: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        if !escaped.contains(UInt8(ascii: "\\")) {
+            // Nothing to decode (the usual case): the contents are the value.
+            let count = min(escaped.count, output.count)
+            output.copyMemory(from: UnsafeRawBufferPointer(rebasing: escaped[..<count]))
+            return count
+        }
         var written = 0
         for byte in UnescapedBytes(escaped) {
             guard written < output.count else {
@@ -57,7 +61,7 @@ public enum JSONLookup {
         return written
     }
 
-    /// The value of the member `name` of the object whose JSON text is `object`.
+    /// The value of the member `name` of the object whose JSON text is `object`, read up to that member.
     static func member(
         named name: UnsafeRawBufferPointer,
         in object: UnsafeRawBufferPointer,
@@ -65,7 +69,9 @@ public enum JSONLookup {
         ignoringCase: Bool
     ) throws(JSONError) -> JSONSpan? {
         var scanner = JSONScanner(object)
-        let contentNesting = try scanner.enterContainer(nesting: nesting)
+        guard let contentNesting = try scanner.enterObject(nesting: nesting) else {
+            return nil
+        }
         var isFirst = true
         var finder = MemberFinder(name: name, ignoringCase: ignoringCase)
         while let member = try scanner.scanMember(isFirst: &isFirst, nesting: contentNesting) {

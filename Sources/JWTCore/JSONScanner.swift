@@ -196,6 +196,16 @@ struct JSONScanner {
         return nesting + 1
     }
 
+    /// Consumes the whitespace and the opening brace of the object that starts the text, and returns the nesting of
+    /// its contents; `nil` if the text does not start with an object.
+    mutating func enterObject(nesting: Int) throws(JSONError) -> Int? {
+        self.skipWhitespace()
+        guard self.peek() == UInt8(ascii: "{") else {
+            return nil
+        }
+        return try self.enterContainer(nesting: nesting)
+    }
+
     /// Scans one value at the cursor; `nesting` is the number of containers around it.
     mutating func scanValue(nesting: Int) throws(JSONError) -> JSONSpan {
         guard let first = self.peek() else {

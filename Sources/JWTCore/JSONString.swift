@@ -92,13 +92,18 @@ extension UnescapedBytes {
         -> Bool
     {
         if ignoringCase {
-            return UnescapedBytes(escaped).elementsEqual(bytes) { asciiLowercase($0) == asciiLowercase($1) }
+            return UnescapedBytes(escaped).elementsEqual(bytes) { ASCII.lowercased($0) == ASCII.lowercased($1) }
         }
         return UnescapedBytes(escaped).elementsEqual(bytes)
     }
 
-    private static func asciiLowercase(_ byte: UInt8) -> UInt8 {
-        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+}
+
+enum ASCII {
+    /// The byte with ASCII letters in lowercase.
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
     }
 }
 
@@ -145,7 +150,16 @@ struct JSONName {
 
     /// Whether this name decodes to `bytes`, ignoring ASCII case.
     func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        UnescapedBytes.decode(self.escaped, equals: bytes, ignoringCase: true)
+        guard !self.hasEscape else {
+            return UnescapedBytes.decode(self.escaped, equals: bytes, ignoringCase: true)
+        }
+        guard self.escaped.count == bytes.count else {
+            return false
+        }
+        for index in 0..<bytes.count where ASCII.lowercased(self.escaped[index]) != ASCII.lowercased(bytes[index]) {
+            return false
+        }
+        return true
     }
 
     @inline(__always)

@@ -92,7 +92,7 @@ struct JSONLookupTests {
         let names = path.map { Array($0.utf8) }
         return Array(document.utf8).withUnsafeBytes { document in
             withNames(names[...]) { buffers in
-                JSONLookup.value(at: buffers, in: document, ignoringCase: ignoringCase)
+                buffers.withUnsafeBufferPointer { JSONLookup.value(at: $0, in: document, ignoringCase: ignoringCase) }
                     .map { ($0.kind, String(decoding: $0.bytes, as: UTF8.self)) }
             }
         }
@@ -164,13 +164,35 @@ struct JSONLookupTests {
         #expect(Self.unescape(escaped).count <= escaped.utf8.count)
     }
 
-    @Test func rejectsInvalidDocuments() {
-        let names = [Array("a".utf8)]
-        for document in [#"{"a":1"#, #"{"a":1} x"#, ""] {
-            let found = Array(document.utf8).withUnsafeBytes { document in
-                Self.withNames(names[...]) { JSONLookup.value(at: $0, in: document, ignoringCase: false) }
+    /// A lookup trusts verification's validation and reads only up to the value it finds; on a document that
+    /// verification would refuse it finds nothing, or a value inside the document, and never reads past it.
+    @Test func staysInsideDocumentsVerificationWouldRefuse() throws {
+        func lookup(_ document: String, _ path: [String]) -> (kind: JSONKind, bytes: UnsafeRawBufferPointer)? {
+            let names = path.map { Array($0.utf8) }
+            let bytes = Array(document.utf8)
+            return bytes.withUnsafeBytes { document in
+                Self.withNames(names[...]) { buffers in
+                    buffers.withUnsafeBufferPointer { JSONLookup.value(at: $0, in: document, ignoringCase: true) }
+                }.map { found in
+                    // Inside the document: the offsets, since the buffer is gone once this returns.
+                    let start = document.baseAddress!.distance(to: found.bytes.baseAddress!)
+                    #expect(start >= 0 && start + found.bytes.count <= document.count, "\(document)")
+                    return found
+                }
             }
-            #expect(found == nil, "\(document)")
         }
+        for document in ["", " ", "[1]", #""a""#, "{", #"{"a""#, #"{"a":"#, #"{"b":1"#, #"{"b":"\"#, "{\u{0}}",
+            #"{"b":[1,{"a":2}"#, #"{"a":{"b""#, #"{"a":{"b":"#]
+        {
+            for path in [["a"], ["a", "b"], ["b"]] {
+                _ = lookup(document, path)
+            }
+        }
+        #expect(lookup("", ["a"]) == nil)
+        #expect(lookup("[1]", ["a"]) == nil)
+        #expect(lookup(#"{"b":1,"#, ["a"]) == nil)
+        #expect(lookup(#"{"a":{"b"#, ["a", "b"]) == nil)
+        // What follows the value found is not read again.
+        #expect(try #require(lookup(#"{"a":7, garbage"#, ["a"])).kind == .number)
     }
 }
