@@ -1,6 +1,8 @@
 # The build entry point.
 #
-#   make run    build the module and start the demo nginx on 127.0.0.1
+#   make run    build everything and start the demo on 127.0.0.1: memcached,
+#               the auth server (examples/auth-server), nginx with the module
+#               in front of a demo application; print a walkthrough
 #   make stop   stop the demo
 #   make test   build everything and run all the tests (Swift + nginx)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
@@ -24,9 +26,16 @@ MODULE      := $(BUILD)/nginx/ngx_http_auth_jwt_module.so
 JWTCTL      := $(SWIFT_OUT)/jwtctl
 DEMO        := $(BUILD)/demo
 
+# The reference auth server: a package of its own (examples/auth-server), so
+# the module's build never compiles the HTTP stack. One debug build serves the
+# demo, its tests and the end-to-end test.
+AUTH_SERVER_PKG := $(CURDIR)/examples/auth-server
+AUTH_SERVER     := $(AUTH_SERVER_PKG)/.build/debug/auth-server
+
 # Debian packages the build and the tests need.
 DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached \
-                libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl
+                libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl \
+                libcrypt-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The static Swift runtime, from the toolchain that runs `swift`.
@@ -54,7 +63,7 @@ CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
 LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
 
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
-        bench bench-core bench-nginx
+        bench bench-core bench-nginx auth-server test-auth-server
 
 all: module
 
@@ -88,14 +97,20 @@ module: swift $(BUILD)/nginx/Makefile
 	$(MAKE) -s -f $(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
 	@echo "built $(MODULE)"
 
-test: test-swift test-nginx
+test: test-swift test-auth-server test-nginx
 
 test-swift: deps
 	$(SWIFT) test
 
-test-nginx: module
+test-nginx: module auth-server
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_MODULE=$(MODULE) JWTCTL=$(JWTCTL) \
-	    prove -r nginx-module/t
+	    TEST_AUTH_SERVER=$(AUTH_SERVER) prove -r nginx-module/t
+
+auth-server: deps
+	$(SWIFT) build --package-path $(AUTH_SERVER_PKG) --product auth-server
+
+test-auth-server: deps
+	$(SWIFT) test --package-path $(AUTH_SERVER_PKG)
 
 bench: bench-core bench-nginx
 
@@ -107,13 +122,13 @@ bench-core: deps
 bench-nginx: module
 	bench/nginx-bench
 
-run: module
+run: module auth-server
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
-	    "$(DEMO)" "$(DEMO_PORT)"
+	    "$(AUTH_SERVER)" "$(DEMO)" "$(DEMO_PORT)"
 
 stop:
 	@$(CURDIR)/conf/demo.sh stop "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
-	    "$(DEMO)" "$(DEMO_PORT)"
+	    "$(AUTH_SERVER)" "$(DEMO)" "$(DEMO_PORT)"
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build $(AUTH_SERVER_PKG)/.build
