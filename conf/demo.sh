@@ -101,7 +101,7 @@ start() {
 # Tokens are long: the walkthrough prints their first 24 characters.
 shorten() {
     sed -E 's/(eyJ[A-Za-z0-9_-]{21})[A-Za-z0-9_.-]+/\1.../g;
-            s/("refresh_token":"[A-Za-z0-9_-]{22}\.)[A-Za-z0-9_-]+/\1.../g'
+            s/("refresh_token":"[A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]+/\1.../g'
 }
 
 # request "curl arguments as shown" ARGS...: prints the command, then the
@@ -138,15 +138,16 @@ The demo runs on 127.0.0.1 (logs in $dir/logs):
     /auth/  -> the auth server       127.0.0.1:$auth_port (no token check)
     /api/   -> the demo application  127.0.0.1:$((port + 1))
   memcached (session records)        127.0.0.1:$memcached_port
-Users (from $dir/users.json): alice / wonderland (dev, admin),
-bob / builder (dev). Stop it all with: make stop
+Users ($dir/users.json):
+  alice / wonderland (roles dev, admin), bob / builder (role dev)
+Stop it all with: make stop
 
 What it answers (real requests; tokens shortened to 24 characters):
 
 1. Log in: the auth server checks the password, writes the session record
    to memcached, and answers with the token in X-AUTH-TOKEN.
 INFO
-    request "-i $url/auth/login -H 'Content-Type: application/json' -d '$login'" \
+    request "$url/auth/login -H 'Content-Type: application/json' -d '$login'" \
         "$url/auth/login" -H 'Content-Type: application/json' -d "$login"
     token=$(header x-auth-token)
     refresh=$(json_field refresh_token)

@@ -50,7 +50,10 @@ struct SessionStoreWriteTests {
         let unreachable = try SessionStore(servers: ["127.0.0.1:\(try freePort())"], timeoutMilliseconds: 200)
         #expect(throws: SessionError.invalidKey) { try unreachable.add(key: "a b", record: [], expiresAt: 0) }
         #expect(throws: SessionError.invalidKey) { try unreachable.versionedRecord(forKey: "") }
-        #expect(throws: SessionError.storeUnreachable) { try unreachable.add(key: "k", record: [], expiresAt: 0) }
-        #expect(throws: SessionError.storeUnreachable) { try unreachable.versionedRecord(forKey: "k") }
+        // Unreachable, then "failed recently": both are the store being unavailable.
+        let add = #expect(throws: SessionError.self) { try unreachable.add(key: "k", record: [], expiresAt: 0) }
+        #expect(add?.status == .sessionStoreUnavailable)
+        let read = #expect(throws: SessionError.self) { try unreachable.versionedRecord(forKey: "k") }
+        #expect(read?.status == .sessionStoreUnavailable)
     }
 }

@@ -53,6 +53,7 @@ let package = Package(
                 .product(name: "SessionStore", package: "nginx-auth-jwt"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

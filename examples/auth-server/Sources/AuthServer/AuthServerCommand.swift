@@ -9,6 +9,7 @@ import Hummingbird
 import JWTCore
 import JWTIssuer
 import Logging
+import NIOCore
 import SessionStore
 
 @main
@@ -74,6 +75,8 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "auth-server")
         let app = Application(
             router: makeRouter(service: service, maximumBodySize: self.maxBody),
+            // Idle connections are closed, so that clients that never finish cannot hold them.
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { _ in logger.info("listening on \(host):\(port)") },
             logger: logger
