@@ -42,7 +42,9 @@ public struct PEMBlock: Sendable {
         for attempt in attempts {
             if let key = try? attempt() { return key }
         }
-        throw SigningKeyError("unsupported or invalid \(label) (RSA of 2048 bits or more, P-256, P-384, P-521, Ed25519)")
+        throw SigningKeyError(
+            "unsupported or invalid \(label) (RSA of 2048 bits or more, P-256, P-384, P-521, Ed25519)"
+        )
     }
 
     private var ecAttempts: [() throws -> SigningKey] {

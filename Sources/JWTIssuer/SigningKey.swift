@@ -114,4 +114,3 @@ public func hmacKey(_ secret: Data) throws(SigningKeyError) -> SigningKey {
     }
     return .hmac(secret)
 }
-

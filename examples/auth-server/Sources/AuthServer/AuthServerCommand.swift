@@ -87,7 +87,11 @@ struct Serve: AsyncParsableCommand {
     private func makeService() throws -> AuthService {
         do {
             let users = try UserDirectory(file: self.users)
-            let signer = try TokenSigner(LoadedKey(file: self.signingKey, kid: self.kid), algorithm: self.alg, keyID: self.kid)
+            let signer = try TokenSigner(
+                LoadedKey(file: self.signingKey, kid: self.kid),
+                algorithm: self.alg,
+                keyID: self.kid
+            )
             let keys = KeySet()
             guard let file = FileManager.default.contents(atPath: self.jwks) else {
                 throw ValidationError("cannot read \(self.jwks)")

@@ -155,7 +155,13 @@ public final class AuthService: Sendable {
         now: Int64
     ) throws(AuthError) -> IssuedTokens {
         let expires = min(now + self.configuration.accessTokenLifetime, session.expiresAt)
-        let claims = AccessClaims(subject: user.username, issuedAt: now, expires: expires, tokenID: tokenID, roles: user.roles)
+        let claims = AccessClaims(
+            subject: user.username,
+            issuedAt: now,
+            expires: expires,
+            tokenID: tokenID,
+            roles: user.roles
+        )
         let token: String
         do {
             token = try self.signer.sign(payload: Data(encodeJSON(claims)))
@@ -198,7 +204,8 @@ public final class AuthService: Sendable {
     /// `<tokenId>.<secret>`, both base64url.
     static func parseRefreshToken(_ token: String) -> (tokenID: String, secret: String)? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts.allSatisfy({ (1...64).contains($0.utf8.count) && $0.utf8.allSatisfy(isBase64URL) })
+        guard parts.count == 2,
+            parts.allSatisfy({ (1...64).contains($0.utf8.count) && $0.utf8.allSatisfy(isBase64URL) })
         else {
             return nil
         }

@@ -30,7 +30,9 @@ public enum Bcrypt {
     /// A new hash of `password` with a fresh random salt, for the users file.
     public static func hash(_ password: String, cost: Int = Bcrypt.defaultCost) throws(HashError) -> String {
         guard self.costs.contains(cost) else {
-            throw HashError(description: "the bcrypt cost must be from \(self.costs.lowerBound) to \(self.costs.upperBound)")
+            throw HashError(
+                description: "the bcrypt cost must be from \(self.costs.lowerBound) to \(self.costs.upperBound)"
+            )
         }
         guard self.isUsable(password: Array(password.utf8)) else {
             throw HashError(description: "a password is 1 to \(self.maximumPasswordLength) bytes, without NUL")

@@ -156,7 +156,12 @@ final class SessionLedger: Sendable {
             session.refreshTokenHash = nextHash
             session.lastAccessTime = now
             let outcome = try storeCall { () throws(SessionError) in
-                try self.store.replace(key: key, with: encodeJSON(session), expiresAt: session.expiresAt, ifUnchangedSince: read)
+                try self.store.replace(
+                    key: key,
+                    with: encodeJSON(session),
+                    expiresAt: session.expiresAt,
+                    ifUnchangedSince: read
+                )
             }
             switch outcome {
             case .stored: return session
@@ -176,7 +181,11 @@ final class SessionLedger: Sendable {
             guard let (read, current) = try self.readIndex(session.user) else {
                 let index = SessionIndex(generation: randomToken(bytes: 8), sessions: [tokenID: session.expiresAt])
                 let added = try storeCall { () throws(SessionError) in
-                    try self.store.add(key: key, record: encodeJSON(index), expiresAt: index.expiry(now: session.createdAt))
+                    try self.store.add(
+                        key: key,
+                        record: encodeJSON(index),
+                        expiresAt: index.expiry(now: session.createdAt)
+                    )
                 }
                 if added {
                     return index.generation
@@ -236,7 +245,8 @@ final class SessionLedger: Sendable {
 
     private func readIndex(_ username: String) throws(AuthError) -> (read: VersionedRecord, index: SessionIndex)? {
         let key = self.indexKey(username)
-        guard let read = try storeCall({ () throws(SessionError) in try self.store.versionedRecord(forKey: key) }) else {
+        guard let read = try storeCall({ () throws(SessionError) in try self.store.versionedRecord(forKey: key) })
+        else {
             return nil
         }
         guard let index = decodeJSON(SessionIndex.self, from: read.bytes) else {
@@ -252,7 +262,12 @@ final class SessionLedger: Sendable {
         now: Int64
     ) throws(AuthError) -> CASOutcome {
         try storeCall { () throws(SessionError) in
-            try self.store.replace(key: key, with: encodeJSON(index), expiresAt: index.expiry(now: now), ifUnchangedSince: read)
+            try self.store.replace(
+                key: key,
+                with: encodeJSON(index),
+                expiresAt: index.expiry(now: now),
+                ifUnchangedSince: read
+            )
         }
     }
 
@@ -267,7 +282,13 @@ final class SessionLedger: Sendable {
                 ) { scratch in
                     // No touch: this server writes last_access_time itself.
                     Result { () throws(SessionError) in
-                        _ = try SessionRecord.decide(record, fingerprint: fingerprint, now: now, touch: .max, scratch: scratch)
+                        _ = try SessionRecord.decide(
+                            record,
+                            fingerprint: fingerprint,
+                            now: now,
+                            touch: .max,
+                            scratch: scratch
+                        )
                     }
                 }
             }

@@ -19,7 +19,9 @@ final class Memcached: @unchecked Sendable {  // immutable; Process is only read
 
     init() throws {
         let executable = try #require(
-            ["/usr/bin/memcached", "/usr/local/bin/memcached"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            ["/usr/bin/memcached", "/usr/local/bin/memcached"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            },
             "memcached is not installed (apt-get install memcached)"
         )
         // A random port; memcached exits at once when it is taken, and the next one is tried.
@@ -28,7 +30,8 @@ final class Memcached: @unchecked Sendable {  // immutable; Process is only read
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments =
-                ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "16"] + (geteuid() == 0 ? ["-u", "nobody"] : [])
+                ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "16"]
+                + (geteuid() == 0 ? ["-u", "nobody"] : [])
             process.standardError = FileHandle.nullDevice
             try process.run()
             let address = "127.0.0.1:\(port)"
@@ -140,7 +143,9 @@ struct TestService: Sendable {
 
     /// The session record under `session:<tokenID>`, decoded.
     func record(_ tokenID: String) throws -> StoredSession? {
-        try self.store.record(forKey: "session:" + tokenID).map { try JSONDecoder().decode(StoredSession.self, from: Data($0)) }
+        try self.store.record(forKey: "session:" + tokenID).map {
+            try JSONDecoder().decode(StoredSession.self, from: Data($0))
+        }
     }
 
     /// The user's session index, decoded.

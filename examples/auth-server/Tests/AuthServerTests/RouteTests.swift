@@ -76,8 +76,10 @@ struct RouteTests {
     @Test("wrong password and unknown user: the same 401, and nothing written")
     func wrongCredentials() async throws {
         try await withServer { client, server in
-            for (user, password) in [("alice", "wrong"), ("mallory", TestUsers.password), ("alice", ""),
-                ("alice", TestUsers.password + String(repeating: "x", count: 60))] {
+            for (user, password) in [
+                ("alice", "wrong"), ("mallory", TestUsers.password), ("alice", ""),
+                ("alice", TestUsers.password + String(repeating: "x", count: 60)),
+            ] {
                 let response = try await client.login(user, password: password, fingerprint: "f")
                 try response.expectRefusal(.unauthorized, "INVALID_CREDENTIALS")
                 #expect(response.headers[.wwwAuthenticate] == #"Bearer realm="auth-server""#)
@@ -99,15 +101,26 @@ struct RouteTests {
             (#"{"username":1,"password":"x","fingerprint":"f"}"#, "application/json", .badRequest, "INVALID_FIELD"),
             (#"{"username":"a","password":null,"fingerprint":"f"}"#, "application/json", .badRequest, "INVALID_FIELD"),
             (#"{"username":"a","password":"x","fingerprint":""}"#, "application/json", .badRequest, "INVALID_FIELD"),
-            (#"{"username":"alice","password":"x","fingerprint":"f"}"#, "text/plain", .unsupportedMediaType,
-                "UNSUPPORTED_MEDIA_TYPE"),
-            (#"{"username":"alice","password":"x","fingerprint":"f"}"#, "", .unsupportedMediaType,
-                "UNSUPPORTED_MEDIA_TYPE"),
-            (#"{"username":"alice","password":"x","fingerprint":"\#(String(repeating: "f", count: 2000))"}"#,
-                "application/json", .contentTooLarge, "BODY_TOO_LARGE"),
+            (
+                #"{"username":"alice","password":"x","fingerprint":"f"}"#, "text/plain", .unsupportedMediaType,
+                "UNSUPPORTED_MEDIA_TYPE"
+            ),
+            (
+                #"{"username":"alice","password":"x","fingerprint":"f"}"#, "", .unsupportedMediaType,
+                "UNSUPPORTED_MEDIA_TYPE"
+            ),
+            (
+                #"{"username":"alice","password":"x","fingerprint":"\#(String(repeating: "f", count: 2000))"}"#,
+                "application/json", .contentTooLarge, "BODY_TOO_LARGE"
+            ),
         ]
     )
-    func badRequests(_ body: String, _ contentType: String, _ status: HTTPResponse.Status, _ code: String)
+    func badRequests(
+        _ body: String,
+        _ contentType: String,
+        _ status: HTTPResponse.Status,
+        _ code: String
+    )
         async throws
     {
         try await withServer { client, server in
@@ -218,7 +231,9 @@ struct RouteTests {
             try await client.execute(uri: "/logout", method: .post, headers: [.xAuthToken: forged])
                 .expectRefusal(.unauthorized, "INVALID_TOKEN")
             // Signed with another key (an attacker's): refused.
-            let other = try TestKeys().signer.sign(payload: Data(#"{"sub":"alice","tokenId":"\#(tokenID)","exp":9999999999}"#.utf8))
+            let other = try TestKeys().signer.sign(
+                payload: Data(#"{"sub":"alice","tokenId":"\#(tokenID)","exp":9999999999}"#.utf8)
+            )
             try await client.execute(uri: "/logout", method: .post, headers: [.xAuthToken: other])
                 .expectRefusal(.unauthorized, "INVALID_TOKEN")
             // Signed with the right key but without this server's claims.
@@ -248,7 +263,11 @@ struct RouteTests {
                 try #require(try await client.login("bob", fingerprint: "b").headers[.xAuthToken])
             ).tokenID
 
-            let response = try await client.execute(uri: "/logout-all", method: .post, headers: [.xAuthToken: tokens[1]])
+            let response = try await client.execute(
+                uri: "/logout-all",
+                method: .post,
+                headers: [.xAuthToken: tokens[1]]
+            )
             #expect(response.status == .ok)
             #expect(try response.object()["sessions_ended"] as? Int == 3)
             for id in ids {
@@ -304,9 +323,15 @@ struct RouteTests {
     func refreshRefusals() async throws {
         try await withServer { client, server in
             for malformed in ["", "abc", "a.b.c", ".x", "x.", "a b.c", String(repeating: "a", count: 65) + ".b"] {
-                try await client.refresh(malformed, fingerprint: "f").expectRefusal(.unauthorized, "INVALID_REFRESH_TOKEN")
+                try await client.refresh(malformed, fingerprint: "f").expectRefusal(
+                    .unauthorized,
+                    "INVALID_REFRESH_TOKEN"
+                )
             }
-            try await client.refresh("AAAAAAAAAAAAAAAAAAAAAA.secret", fingerprint: "f").expectRefusal(.unauthorized, "LOGGED_OUT")
+            try await client.refresh("AAAAAAAAAAAAAAAAAAAAAA.secret", fingerprint: "f").expectRefusal(
+                .unauthorized,
+                "LOGGED_OUT"
+            )
 
             // Logged out.
             let login = try await client.login("alice", fingerprint: "f")
@@ -319,7 +344,9 @@ struct RouteTests {
             try await client.refresh(refreshToken, fingerprint: "f").expectRefusal(.unauthorized, "LOGGED_OUT")
 
             // Idle longer than the user's session_idle_timeout (2 s).
-            let idle = try #require(try await client.login("idle", fingerprint: "f").object()["refresh_token"] as? String)
+            let idle = try #require(
+                try await client.login("idle", fingerprint: "f").object()["refresh_token"] as? String
+            )
             server.clock.advance(by: 3)
             try await client.refresh(idle, fingerprint: "f").expectRefusal(.unauthorized, "SESSION_IDLE_TIMEOUT")
 
@@ -356,7 +383,9 @@ extension TestClientProtocol {
     }
 
     func refresh(_ refreshToken: String, fingerprint: String) async throws -> TestResponse {
-        let body = try JSONSerialization.data(withJSONObject: ["refresh_token": refreshToken, "fingerprint": fingerprint])
+        let body = try JSONSerialization.data(withJSONObject: [
+            "refresh_token": refreshToken, "fingerprint": fingerprint,
+        ])
         return try await self.execute(
             uri: "/refresh",
             method: .post,

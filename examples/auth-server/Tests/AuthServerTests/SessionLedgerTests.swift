@@ -115,6 +115,8 @@ struct SessionLedgerTests {
     }
 
     static func index(_ store: SessionStore) throws -> SessionIndex? {
-        try store.record(forKey: "user-sessions:alice").map { try JSONDecoder().decode(SessionIndex.self, from: Data($0)) }
+        try store.record(forKey: "user-sessions:alice").map {
+            try JSONDecoder().decode(SessionIndex.self, from: Data($0))
+        }
     }
 }

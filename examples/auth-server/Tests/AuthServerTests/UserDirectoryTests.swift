@@ -37,7 +37,12 @@ struct UserDirectoryTests {
         ])
         #expect(Bcrypt.cost(of: users.decoyHash) == 5)
         #expect(users.authenticate(username: "nobody", password: Array("decoy password: never a user's".utf8)) == nil)
-        #expect(users.authenticate(username: "b", password: Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8))?.username == "b")
+        #expect(
+            users.authenticate(
+                username: "b",
+                password: Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+            )?.username == "b"
+        )
         #expect(users.authenticate(username: "b", password: Array("wrong".utf8)) == nil)
     }
 
@@ -47,7 +52,10 @@ struct UserDirectoryTests {
             ("", "not a users file"),
             ("[]", "not a users file"),
             (#"{"users": [{"username": "a"}]}"#, "missing \"password_hash\" at users.[0]"),
-            (#"{"users": [{"username": "a", "password_hash": "x"}]}"#, "user \"a\": password_hash is not a bcrypt hash"),
+            (
+                #"{"users": [{"username": "a", "password_hash": "x"}]}"#,
+                "user \"a\": password_hash is not a bcrypt hash"
+            ),
             (#"{"users": [{"username": "a b", "password_hash": "\#(hash4)"}]}"#, "user \"a b\": a username is"),
             (#"{"users": [{"username": "", "password_hash": "\#(hash4)"}]}"#, "user \"\": a username is"),
             (
@@ -55,7 +63,8 @@ struct UserDirectoryTests {
                 "session_idle_timeout must be -1 or at least 0"
             ),
             (
-                #"{"users": [{"username": "a", "password_hash": "\#(hash4)"}, {"username": "a", "password_hash": "\#(hash4)"}]}"#,
+                #"{"users": [{"username": "a", "password_hash": "\#(hash4)"},"#
+                    + #"{"username": "a", "password_hash": "\#(hash4)"}]}"#,
                 "user \"a\" is listed twice"
             ),
             (#"{"users": [{"username": "a", "password_hash": "\#(hash4)", "roles": "dev"}]}"#, "at users.[0].roles"),
