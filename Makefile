@@ -1,6 +1,8 @@
 # The build entry point.
 #
-#   make run    build the module and start the demo nginx on 127.0.0.1
+#   make run    build everything and start the demo on 127.0.0.1: memcached,
+#               the auth server (examples/auth-server), nginx with the module
+#               in front of a demo application; print a walkthrough
 #   make stop   stop the demo
 #   make test   build everything and run all the tests (Swift + nginx + the
 #               Debian package, which it installs and purges)
@@ -32,10 +34,16 @@ MODULE      := $(BUILD)/nginx/ngx_http_auth_jwt_module.so
 JWTCTL      := $(SWIFT_OUT)/jwtctl
 DEMO        := $(BUILD)/demo
 
+# The reference auth server: a package of its own (examples/auth-server), so
+# the module's build never compiles the HTTP stack. One debug build serves the
+# demo, its tests and the end-to-end test.
+AUTH_SERVER_PKG := $(CURDIR)/examples/auth-server
+AUTH_SERVER     := $(AUTH_SERVER_PKG)/.build/debug/auth-server
+
 # Debian packages the build and the tests need.
 DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached \
                 libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl \
-                build-essential debhelper dpkg-dev valgrind
+                build-essential debhelper dpkg-dev valgrind libcrypt-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The static Swift runtime, from the toolchain that runs `swift`.
@@ -76,7 +84,7 @@ configure_module = mkdir -p $(1) && \
 
 .PHONY: all deps swift module test test-swift test-nginx run stop clean \
         bench bench-core bench-nginx growth deb test-deb fuzz fuzz-smoke \
-        test-asan test-valgrind
+        test-asan test-valgrind auth-server test-auth-server
 
 all: module
 
@@ -104,14 +112,20 @@ module: swift $(BUILD)/nginx/Makefile
 	$(MAKE) -s -f $(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
 	@echo "built $(MODULE)"
 
-test: test-swift test-nginx test-deb
+test: test-swift test-auth-server test-nginx test-deb
 
 test-swift: deps
 	$(SWIFT) test
 
-test-nginx: module
+test-nginx: module auth-server
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_MODULE=$(MODULE) JWTCTL=$(JWTCTL) \
-	    prove -r nginx-module/t
+	    TEST_AUTH_SERVER=$(AUTH_SERVER) prove -r nginx-module/t
+
+auth-server: deps
+	$(SWIFT) build --package-path $(AUTH_SERVER_PKG) --product auth-server
+
+test-auth-server: deps
+	$(SWIFT) test --package-path $(AUTH_SERVER_PKG)
 
 bench: bench-core bench-nginx
 
@@ -198,13 +212,13 @@ test-valgrind: module
 	$(CHECKED) valgrind $(NGINX) $(BUILD)/valgrind/$(notdir $(MODULE)) \
 	    $(JWTCTL) $(BUILD)/valgrind
 
-run: module
+run: module auth-server
 	@$(CURDIR)/conf/demo.sh start "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
-	    "$(DEMO)" "$(DEMO_PORT)"
+	    "$(AUTH_SERVER)" "$(DEMO)" "$(DEMO_PORT)"
 
 stop:
 	@$(CURDIR)/conf/demo.sh stop "$(NGINX)" "$(MODULE)" "$(JWTCTL)" \
-	    "$(DEMO)" "$(DEMO_PORT)"
+	    "$(AUTH_SERVER)" "$(DEMO)" "$(DEMO_PORT)"
 
 clean:
-	rm -rf $(BUILD) .build .build-asan
+	rm -rf $(BUILD) .build .build-asan $(AUTH_SERVER_PKG)/.build Fuzz/.build

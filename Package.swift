@@ -9,6 +9,10 @@ let package = Package(
     products: [
         .library(name: "AuthJWT", type: .static, targets: ["AuthJWT"]),
         .executable(name: "jwtctl", targets: ["jwtctl"]),
+        // For auth servers written in Swift (examples/auth-server): the verifier, the session store, and signing.
+        .library(name: "JWTCore", targets: ["JWTCore"]),
+        .library(name: "SessionStore", targets: ["SessionStore"]),
+        .library(name: "JWTIssuer", targets: ["JWTIssuer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -32,6 +36,15 @@ let package = Package(
         ),
         .target(name: "SessionStore", dependencies: ["CLibMemcached", "JWTCore"]),
         .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "SessionStore"]),
+        // Signing keys (JWK, JWKS, PEM) and JWS signing, for jwtctl and auth servers. Uses Foundation, so it stays
+        // out of AuthJWT's closure and so out of the module.
+        .target(
+            name: "JWTIssuer",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "jwtctl",
             dependencies: [
@@ -39,8 +52,7 @@ let package = Package(
                 "AuthJWT",
                 "JWTCore",
                 "SessionStore",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
+                "JWTIssuer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,131 +1,214 @@
 #!/usr/bin/env bash
-# Starts or stops the demo on 127.0.0.1: memcached (the session store),
-# nginx with conf/nginx.conf in front of a demo application; mints demo
-# tokens and sessions with jwtctl, and shows what each request gets.
+# Starts or stops the demo on 127.0.0.1: memcached (the session store), the
+# reference auth server (examples/auth-server), and nginx with the module in
+# front of a demo application, with /auth/ routed to the auth server. Then
+# walks through the flow with real requests and prints their responses.
 #
-#   demo.sh start|stop NGINX MODULE JWTCTL DIR PORT
+#   demo.sh start|stop NGINX MODULE JWTCTL AUTH_SERVER DIR PORT
+#
+# Ports: nginx PORT, the demo application PORT+1, memcached PORT+2, the auth
+# server PORT+3. Everything is stopped by the PIDs in DIR/logs.
 
 set -euo pipefail
 
-action=$1 nginx=$2 module=$3 jwtctl=$4 dir=$5 port=$6
+action=$1 nginx=$2 module=$3 jwtctl=$4 auth_server=$5 dir=$6 port=$7
 here=$(cd "$(dirname "$0")" && pwd)
 memcached_port=$((port + 2))
-store=127.0.0.1:$memcached_port
+auth_port=$((port + 3))
+url=http://127.0.0.1:$port
 
-# Stops the process whose pid is in $1 (named $2), waiting up to 5 s.
+# Stops the process whose pid is in $1 (named $2) with signal $3, waiting up
+# to 5 s, then SIGKILL.
 stop_pid() {
     local pid
     pid=$(cat "$1" 2>/dev/null) || return 0
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -QUIT "$pid"
+        kill "-$3" "$pid"
         for _ in $(seq 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
         echo "demo $2 stopped"
     fi
     rm -f "$1"
 }
 
 stop() {
-    stop_pid "$dir/logs/nginx.pid" nginx
-    stop_pid "$dir/logs/memcached.pid" memcached
+    stop_pid "$dir/logs/nginx.pid" nginx QUIT
+    stop_pid "$dir/logs/auth-server.pid" auth-server TERM
+    stop_pid "$dir/logs/memcached.pid" memcached TERM
 }
 
-session() {
-    "$jwtctl" session "$@" --server "$store"
+# Waits up to 10 s for $1 to answer.
+wait_for() {
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "$2 did not start; see $dir/logs" >&2
+    exit 1
 }
 
-sign() {
-    "$jwtctl" sign --key "$dir/keys.json" <<<"$1"
-}
-
-# The token with its last signature character changed.
-tamper() {
-    local last=${1: -1}
-    printf '%s%s' "${1%?}" "$([ "$last" = A ] && echo B || echo A)"
-}
-
-show() {
-    local label=$1; shift
-    printf '%-44s -> %s\n' "$label" \
-        "$(curl -s -o /dev/stdout -w ' (HTTP %{http_code})' "$@" | tr -d '\n')"
+# A users file entry.
+user() {
+    printf '{"username":"%s","password_hash":"%s","roles":%s,"session_idle_timeout":%s}' \
+        "$1" "$(printf '%s\n' "$2" | "$auth_server" hash-password)" "$3" "$4"
 }
 
 start() {
     stop
     mkdir -p "$dir/logs"
 
-    # A fresh random HMAC secret for every demo run.
-    "$jwtctl" jwks --secret "$(openssl rand -hex 32)" --kid demo \
-        >"$dir/keys.json"
+    # A fresh ES256 key pair for every run: the auth server signs with the
+    # private key, nginx verifies with the public JWKS.
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$dir/signing-key.pem" 2>/dev/null
+    chmod 600 "$dir/signing-key.pem"
+    "$jwtctl" jwks --pem "$dir/signing-key.pem" --kid demo --alg ES256 \
+        >"$dir/jwks.json"
+
+    printf '{"users": [\n  %s,\n  %s\n]}\n' \
+        "$(user alice wonderland '["dev","admin"]' 1800)" \
+        "$(user bob builder '["dev"]' 300)" >"$dir/users.json"
 
     sed -e "s|@MODULE@|$module|" -e "s|@PORT@|$port|" \
         -e "s|@UPSTREAM_PORT@|$((port + 1))|" \
         -e "s|@MEMCACHED_PORT@|$memcached_port|" \
+        -e "s|@AUTH_PORT@|$auth_port|" \
         "$here/nginx.conf" >"$dir/nginx.conf"
 
     memcached -d -l 127.0.0.1 -p "$memcached_port" -U 0 -m 16 \
         -u "$(id -un)" -P "$dir/logs/memcached.pid"
 
+    "$auth_server" serve --listen "127.0.0.1:$auth_port" \
+        --users "$dir/users.json" \
+        --signing-key "$dir/signing-key.pem" --kid demo \
+        --jwks "$dir/jwks.json" \
+        --memcached "127.0.0.1:$memcached_port" \
+        >"$dir/logs/auth-server.log" 2>&1 </dev/null &
+    echo $! >"$dir/logs/auth-server.pid"
+
     "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" -t -q
     "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
 
-    local now url user admin expired
-    now=$(date +%s)
-    url=http://127.0.0.1:$port
-    user=$(sign '{"sub":"alice","roles":["dev"],"tokenId":"t-1","org":{"name":"Acme"},"exp":'$((now + 3600))'}')
-    admin=$(sign '{"sub":"bob","roles":["admin"],"tokenId":"t-2","exp":'$((now + 3600))'}')
-    expired=$(sign '{"sub":"carol","tokenId":"t-3","exp":'$((now - 3600))'}')
+    wait_for "http://127.0.0.1:$auth_port/health" "the auth server"
+    wait_for "$url/health" nginx
 
-    for _ in $(seq 50); do
-        curl -s -o /dev/null "$url/health" && break
-        sleep 0.1
-    done
+    walkthrough
+}
 
-    # What the auth server does at login: one record per token.
-    session create --key session:t-1 --fingerprint laptop-1 --idle-timeout 1800 >/dev/null
-    session create --key session:t-2 --fingerprint phone-2 --idle-timeout 1800 >/dev/null
+# Tokens are long: the walkthrough prints their first 24 characters.
+shorten() {
+    sed -E 's/(eyJ[A-Za-z0-9_-]{21})[A-Za-z0-9_.-]+/\1.../g;
+            s/("refresh_token":"[A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]+/\1.../g'
+}
+
+# request "curl arguments as shown" ARGS...: prints the command, then the
+# status line, the headers worth seeing and the body of the real response,
+# which stay in $response_headers and $response_body.
+response_headers=$dir/logs/response-headers
+response_body=$dir/logs/response-body
+
+request() {
+    local shown=$1; shift
+    curl -s -D "$response_headers" -o "$response_body" "$@"
+    printf '\n$ curl %s\n' "$shown"
+    grep -i -E '^(HTTP/|x-auth-token|www-authenticate|content-type)' \
+        "$response_headers" | tr -d '\r' | shorten
+    shorten <"$response_body"
+    case $(tail -c1 "$response_body") in '') ;; *) echo ;; esac
+}
+
+header() {
+    grep -i "^$1:" "$response_headers" | head -1 | cut -d' ' -f2- | tr -d '\r'
+}
+
+json_field() {
+    sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$response_body"
+}
+
+walkthrough() {
+    local login token refresh
+    login='{"username":"alice","password":"wonderland","fingerprint":"laptop-1"}'
 
     cat <<INFO
-Demo nginx with ngx_http_auth_jwt_module on $url, in front of a demo
-application on 127.0.0.1:$((port + 1)), sessions in memcached on $store.
-Logs: $dir/logs. Stop it all with: make stop
+The demo runs on 127.0.0.1 (logs in $dir/logs):
+  nginx + ngx_http_auth_jwt_module  $url
+    /auth/  -> the auth server       127.0.0.1:$auth_port (no token check)
+    /api/   -> the demo application  127.0.0.1:$((port + 1))
+  memcached (session records)        127.0.0.1:$memcached_port
+Users ($dir/users.json):
+  alice / wonderland (roles dev, admin), bob / builder (role dev)
+Stop it all with: make stop
 
-What it answers:
+What it answers (real requests; tokens shortened to 24 characters):
+
+1. Log in: the auth server checks the password, writes the session record
+   to memcached, and answers with the token in X-AUTH-TOKEN.
 INFO
-    local laptop="FINGER-PRINT: laptop-1"
-    show "valid token, its device" "$url/api/hello" \
-        -H "X-AUTH-TOKEN: $user" -H "$laptop"
-    show "no token" "$url/api/hello"
-    show "tampered token" "$url/api/hello" \
-        -H "X-AUTH-TOKEN: $(tamper "$user")" -H "$laptop"
-    show "expired token" "$url/api/hello" -H "X-AUTH-TOKEN: $expired"
-    show "valid token, another device" "$url/api/hello" \
-        -H "X-AUTH-TOKEN: $user" -H "FINGER-PRINT: stolen"
-    show "non-admin on /admin/" "$url/admin/" \
-        -H "X-AUTH-TOKEN: $user" -H "$laptop"
-    show "admin on /admin/" "$url/admin/" \
-        -H "X-AUTH-TOKEN: $admin" -H "FINGER-PRINT: phone-2"
-    session delete --key session:t-1 >/dev/null
-    show "after logout (session deleted)" "$url/api/hello" \
-        -H "X-AUTH-TOKEN: $user" -H "$laptop"
-    session create --key session:t-1 --fingerprint laptop-1 --idle-timeout 1800 >/dev/null
+    request "$url/auth/login -H 'Content-Type: application/json' -d '$login'" \
+        "$url/auth/login" -H 'Content-Type: application/json' -d "$login"
+    token=$(header x-auth-token)
+    refresh=$(json_field refresh_token)
 
     cat <<INFO
 
-Try it yourself (alice's session was created again):
-  TOKEN=$user
-  curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H "$laptop"
-  curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H "FINGER-PRINT: other"
-  $jwtctl session show --server $store --key session:t-1
-  $jwtctl session delete --server $store --key session:t-1   # logout
-  curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H "$laptop"
+2. Call the API with the token, from the same device: nginx verifies the
+   signature and the session, and forwards the claims as headers.
+INFO
+    request "$url/api/hello -H \"X-AUTH-TOKEN: \$TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/api/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: laptop-1'
+
+    cat <<INFO
+
+3. The same token from another device (a stolen token):
+INFO
+    request "$url/api/hello -H \"X-AUTH-TOKEN: \$TOKEN\" -H 'FINGER-PRINT: stolen'" \
+        "$url/api/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: stolen'
+
+    cat <<INFO
+
+4. A new access token for the same session, with the refresh token:
+INFO
+    request "$url/auth/refresh -H 'Content-Type: application/json' -d '{\"refresh_token\":\"\$REFRESH\",\"fingerprint\":\"laptop-1\"}'" \
+        "$url/auth/refresh" -H 'Content-Type: application/json' \
+        -d "{\"refresh_token\":\"$refresh\",\"fingerprint\":\"laptop-1\"}"
+
+    cat <<INFO
+
+5. Log out: the auth server deletes the session record.
+INFO
+    request "$url/auth/logout -X POST -H \"X-AUTH-TOKEN: \$TOKEN\"" \
+        "$url/auth/logout" -X POST -H "X-AUTH-TOKEN: $token"
+
+    cat <<INFO
+
+6. The token is still signed and unexpired, but its session is gone:
+INFO
+    request "$url/api/hello -H \"X-AUTH-TOKEN: \$TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/api/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: laptop-1'
+    rm -f "$response_headers" "$response_body"
+
+    cat <<INFO
+
+Try it yourself:
+  TOKEN=\$(curl -s -D - -o /dev/null $url/auth/login \\
+      -H 'Content-Type: application/json' \\
+      -d '{"username":"bob","password":"builder","fingerprint":"phone-1"}' \\
+      | tr -d '\r' | sed -n 's/^[Xx]-[Aa][Uu][Tt][Hh]-[Tt][Oo][Kk][Ee][Nn]: //p')
+  curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'
+  curl -i $url/admin/ -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'   # 403: bob is no admin
+  curl -i -X POST $url/auth/logout-all -H "X-AUTH-TOKEN: \$TOKEN"             # every session of bob
+  curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'
 INFO
 }
 
 case $action in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop NGINX MODULE JWTCTL DIR PORT" >&2; exit 2 ;;
+    *)
+        echo "usage: $0 start|stop NGINX MODULE JWTCTL AUTH_SERVER DIR PORT" >&2
+        exit 2
+        ;;
 esac

@@ -26,7 +26,7 @@ struct MemcachedItem: ~Copyable {
 }
 
 /// What a compare-and-swap did.
-enum CASOutcome {
+public enum CASOutcome: Sendable, Hashable {
     case stored
     /// Another client wrote the item since it was read.
     case changed
@@ -95,6 +95,21 @@ struct MemcachedConnection {
         }
         guard memcached_success(code) else {
             throw .storeFailure(code)
+        }
+    }
+
+    /// `add key flags expiration`: writes `value` only if there is no item; `false` if there is one.
+    func add(_ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiration: Int64) throws(SessionError) -> Bool {
+        let code = Self.withCString(key) { key in
+            Self.withCString(value) { value in
+                memcached_add(self.handle, key.0, key.1, value.0, value.1, time_t(expiration), 0)
+            }
+        }
+        switch code {
+        case MEMCACHED_SUCCESS, MEMCACHED_STORED: return true
+        // The text protocol answers NOT_STORED, the binary one "exists".
+        case MEMCACHED_NOTSTORED, MEMCACHED_DATA_EXISTS: return false
+        default: throw .storeFailure(code)
         }
     }
 

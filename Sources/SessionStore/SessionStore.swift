@@ -113,14 +113,51 @@ public final class SessionStore: @unchecked Sendable {
         }
     }
 
+    /// Stores `record` under `key` only if there is none (memcached `add`): `false` when a record exists.
+    public func add(key: String, record: some Collection<UInt8>, expiresAt: Int64) throws(SessionError) -> Bool {
+        let record = Array(record)
+        return try Self.withKey(key) { (key) throws(SessionError) in
+            try self.withConnection { (connection) throws(SessionError) in
+                try withBytes(of: record) { (record) throws(SessionError) in
+                    try connection.add(key, value: record, expiration: expiresAt)
+                }
+            }
+        }
+    }
+
     /// The record stored under `key`, or `nil`.
     public func record(forKey key: String) throws(SessionError) -> [UInt8]? {
+        try self.versionedRecord(forKey: key)?.bytes
+    }
+
+    /// The record stored under `key` with its version (`gets`), for a read-modify-write with
+    /// `replace(key:with:expiresAt:ifUnchangedSince:)`; `nil` when there is none.
+    public func versionedRecord(forKey key: String) throws(SessionError) -> VersionedRecord? {
         try Self.withKey(key) { (key) throws(SessionError) in
             try self.withConnection { (connection) throws(SessionError) in
                 guard let item = try connection.gets(key) else {
                     return nil
                 }
-                return Array(item.value)
+                return VersionedRecord(bytes: Array(item.value), version: item.cas, flags: item.flags)
+            }
+        }
+    }
+
+    /// Writes `record` under `key`, expiring at `expiresAt`, only if the record is still the one `read` returned
+    /// (memcached `cas`, keeping its flags): `.changed` when another client wrote it since, `.deleted` when it is
+    /// gone. The caller reads again and retries, or gives up.
+    public func replace(
+        key: String,
+        with record: some Collection<UInt8>,
+        expiresAt: Int64,
+        ifUnchangedSince read: VersionedRecord
+    ) throws(SessionError) -> CASOutcome {
+        let record = Array(record)
+        return try Self.withKey(key) { (key) throws(SessionError) in
+            try self.withConnection { (connection) throws(SessionError) in
+                try withBytes(of: record) { (record) throws(SessionError) in
+                    try connection.cas(key, value: record, expiration: expiresAt, flags: read.flags, cas: read.version)
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JWTIssuer
 
 struct JWKS: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,6 +64,8 @@ struct JWKS: ParsableCommand {
                 return (jwk, algorithms(for: jwk))
             }
             throw Failure.usage("no PEM key in the file")
+        } catch let failure as SigningKeyError {
+            throw Failure.usage("\(path): \(failure.description)")
         } catch let failure as Failure {
             throw Failure.usage("\(path): \(failure.message)")
         }

@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import Foundation
+import JWTIssuer
 
 @main
 struct JWTCtl: ParsableCommand {
@@ -25,6 +26,9 @@ struct JWTCtl: ParsableCommand {
         } catch let failure as Failure {
             FileHandle.standardError.write(Data((failure.message + "\n").utf8))
             Foundation.exit(failure.status)
+        } catch let failure as SigningKeyError {
+            FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+            Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

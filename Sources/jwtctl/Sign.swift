@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JWTIssuer
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,24 +44,10 @@ struct Sign: ParsableCommand {
             } else {
                 try LoadedKey(file: key!, kid: kid)
             }
-        let algorithm = alg ?? loaded.alg ?? loaded.key.defaultAlgorithm
-        if let pinned = loaded.alg, pinned != algorithm {
-            throw Failure.usage("the key's JWK pins alg \(pinned); refusing \(algorithm)")
-        }
-
+        let signer = try TokenSigner(loaded, algorithm: alg, keyID: kid)
         let payload = try jsonObjectText(argumentOrStandardInput(claims), what: "claims")
-        var members = try header.map { try jsonObject($0, what: "--header") } ?? [:]
-        members["alg"] = algorithm
-        if members["typ"] == nil { members["typ"] = "JWT" }
-        if let id = kid ?? loaded.kid { members["kid"] = id }
-        let headerText = try JSONSerialization.data(
-            withJSONObject: members,
-            options: [.sortedKeys, .withoutEscapingSlashes]
-        )
-
-        let input = headerText.base64URLEncoded + "." + Data(payload.utf8).base64URLEncoded
-        let signature = try loaded.key.sign(Data(input.utf8), algorithm: algorithm)
-        print(input + "." + signature.base64URLEncoded)
+        let members = try header.map { try jsonObject($0, what: "--header") } ?? [:]
+        print(try signer.sign(payload: Data(payload.utf8), header: members))
     }
 }
 

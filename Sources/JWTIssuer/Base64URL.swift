@@ -2,7 +2,7 @@ import Foundation
 
 extension Data {
     /// Unpadded base64url (RFC 7515 §2).
-    var base64URLEncoded: String {
+    public var base64URLEncoded: String {
         base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
@@ -10,7 +10,7 @@ extension Data {
     }
 
     /// Decodes unpadded base64url; nil for anything else.
-    init?(base64URLEncoded text: String) {
+    public init?(base64URLEncoded text: String) {
         guard !text.contains(where: { "+/=".contains($0) }) else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)

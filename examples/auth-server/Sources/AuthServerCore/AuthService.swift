@@ -1,0 +1,278 @@
+import Crypto
+import Foundation
+import JWTCore
+import JWTIssuer
+import SessionStore
+
+/// Lifetimes, key names and limits of the auth server.
+public struct AuthConfiguration: Sendable {
+    /// Seconds an access token is valid; a refresh gives a new one while the session lives.
+    public var accessTokenLifetime: Int64 = 900
+    /// Seconds a session lives at most (its record's `expires_at`), whatever the activity.
+    public var sessionLifetime: Int64 = 86400
+    /// What nginx's `auth_jwt_session key=` puts before `$jwt_claim_tokenId`.
+    public var sessionKeyPrefix = "session:"
+    /// The prefix of the per-user session index keys.
+    public var indexKeyPrefix = "user-sessions:"
+    /// Live sessions per user; a login beyond is refused (409).
+    public var maximumSessionsPerUser = 100
+
+    public init() {}
+}
+
+/// What a login or a refresh hands out.
+public struct IssuedTokens: Sendable, Hashable {
+    /// The JWT nginx checks.
+    public let accessToken: String
+    /// Seconds until the access token's `exp`.
+    public let expiresIn: Int64
+    /// `<tokenId>.<secret>`, single use: each refresh returns the next one.
+    public let refreshToken: String
+    /// The session's end (`expires_at`).
+    public let sessionExpiresAt: Int64
+    public let username: String
+    public let roles: [String]
+}
+
+/// Why the auth server cannot start with its configuration.
+public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Login, logout, log out everywhere and refresh, without HTTP: the routes call these.
+///
+/// Every method blocks (bcrypt, memcached): call them from a thread pool, never on an event loop.
+public final class AuthService: Sendable {
+    let users: UserDirectory
+    let signer: TokenSigner
+    let verifier: TokenVerifier
+    let ledger: SessionLedger
+    let configuration: AuthConfiguration
+    let clock: @Sendable () -> Int64
+
+    /// - Parameters:
+    ///   - verificationKeys: the keys nginx verifies with (its `auth_jwt_key_file`), to check the tokens presented
+    ///     at logout; a token the signer makes must verify with them, or the server refuses to start.
+    ///   - clock: seconds since the Epoch.
+    public init(
+        users: UserDirectory,
+        signer: TokenSigner,
+        verificationKeys: KeySet,
+        store: SessionStore,
+        configuration: AuthConfiguration = AuthConfiguration(),
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) throws(ConfigurationError) {
+        guard configuration.accessTokenLifetime > 0, configuration.sessionLifetime > 0 else {
+            throw ConfigurationError("token and session lifetimes must be positive")
+        }
+        guard configuration.maximumSessionsPerUser > 0 else {
+            throw ConfigurationError("the most sessions per user must be positive")
+        }
+        self.users = users
+        self.signer = signer
+        self.verifier = TokenVerifier(keys: verificationKeys)
+        self.ledger = SessionLedger(
+            store: store,
+            sessionKeyPrefix: configuration.sessionKeyPrefix,
+            indexKeyPrefix: configuration.indexKeyPrefix,
+            maximumSessionsPerUser: configuration.maximumSessionsPerUser
+        )
+        self.configuration = configuration
+        self.clock = clock
+        try self.checkKeysMatch()
+    }
+
+    /// Checks the password; creates the session bound to `fingerprint`; returns its tokens.
+    public func login(username: String, password: [UInt8], fingerprint: String) throws(AuthError) -> IssuedTokens {
+        guard let user = self.users.authenticate(username: username, password: password) else {
+            throw .invalidCredentials
+        }
+        let now = self.clock()
+        let tokenID = randomToken(bytes: 16)
+        let secret = randomToken(bytes: 32)
+        let session = StoredSession(
+            fingerprint: fingerprint,
+            lastAccessTime: now,
+            sessionIdleTimeout: user.sessionIdleTimeout,
+            expiresAt: now + self.configuration.sessionLifetime,
+            user: user.username,
+            refreshTokenHash: Self.digest(secret),
+            createdAt: now
+        )
+        try self.ledger.open(session, tokenID: tokenID)
+        return try self.issue(for: user, tokenID: tokenID, secret: secret, session: session, now: now)
+    }
+
+    /// Ends the session of `accessToken`. `false` when it had ended already.
+    public func logout(accessToken: String) throws(AuthError) -> Bool {
+        let claims = try self.verify(accessToken)
+        return try self.ledger.close(claims.tokenID, of: claims.subject, now: self.clock())
+    }
+
+    /// Ends every session of the user of `accessToken`, whose own session must still exist. Returns how many.
+    public func logoutAll(accessToken: String) throws(AuthError) -> Int {
+        let claims = try self.verify(accessToken)
+        guard try self.ledger.exists(claims.tokenID) else {
+            throw .session(.noRecord)
+        }
+        return try self.ledger.closeAll(of: claims.subject, now: self.clock())
+    }
+
+    /// A new access token (and the next refresh token) for the live session of `refreshToken`, checked as nginx
+    /// checks a request: the same device, not idle, not ended.
+    public func refresh(refreshToken: String, fingerprint: String) throws(AuthError) -> IssuedTokens {
+        guard let (tokenID, secret) = Self.parseRefreshToken(refreshToken) else {
+            throw .invalidRefreshToken
+        }
+        let now = self.clock()
+        let next = randomToken(bytes: 32)
+        let session = try self.ledger.refresh(
+            tokenID,
+            presentedHash: Self.digest(secret),
+            nextHash: Self.digest(next),
+            fingerprint: fingerprint,
+            now: now
+        )
+        guard let user = self.users[session.user] else {
+            // Removed from the users file since the login.
+            _ = try? self.ledger.close(tokenID, of: session.user, now: now)
+            throw .invalidCredentials
+        }
+        return try self.issue(for: user, tokenID: tokenID, secret: next, session: session, now: now)
+    }
+
+    // MARK: Tokens
+
+    private func issue(
+        for user: User,
+        tokenID: String,
+        secret: String,
+        session: StoredSession,
+        now: Int64
+    ) throws(AuthError) -> IssuedTokens {
+        let expires = min(now + self.configuration.accessTokenLifetime, session.expiresAt)
+        let claims = AccessClaims(
+            subject: user.username,
+            issuedAt: now,
+            expires: expires,
+            tokenID: tokenID,
+            roles: user.roles
+        )
+        let token: String
+        do {
+            token = try self.signer.sign(payload: Data(encodeJSON(claims)))
+        } catch {
+            throw .internalError
+        }
+        return IssuedTokens(
+            accessToken: token,
+            expiresIn: expires - now,
+            refreshToken: tokenID + "." + secret,
+            sessionExpiresAt: session.expiresAt,
+            username: user.username,
+            roles: user.roles
+        )
+    }
+
+    /// The claims of an access token this server signed, verified as nginx verifies it.
+    func verify(_ token: String) throws(AuthError) -> AccessClaims {
+        try self.verifier.claims(of: token, now: self.clock())
+    }
+
+    private func checkKeysMatch() throws(ConfigurationError) {
+        let probe = AccessClaims(subject: "-", issuedAt: 0, expires: .max / 2, tokenID: "-", roles: [])
+        do {
+            let token = try self.signer.sign(payload: Data(encodeJSON(probe)))
+            _ = try self.verifier.payload(of: token, now: 1)
+        } catch {
+            throw ConfigurationError(
+                "a token signed with the signing key (\(self.signer.algorithm)) does not verify with the "
+                    + "verification keys (\(error)): give the JWKS nginx uses, and its private key"
+            )
+        }
+    }
+
+    /// The hash kept in the record for a refresh token's secret.
+    static func digest(_ secret: String) -> String {
+        Data(SHA256.hash(data: Data(secret.utf8))).base64URLEncoded
+    }
+
+    /// `<tokenId>.<secret>`, both base64url.
+    static func parseRefreshToken(_ token: String) -> (tokenID: String, secret: String)? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2,
+            parts.allSatisfy({ (1...64).contains($0.utf8.count) && $0.utf8.allSatisfy(isBase64URL) })
+        else {
+            return nil
+        }
+        return (String(parts[0]), String(parts[1]))
+    }
+}
+
+/// The claims of the access tokens: `sub`, `iat`, `exp`, `tokenId` (the session key nginx looks up) and `roles`.
+struct AccessClaims: Codable, Sendable, Hashable {
+    var subject: String
+    var issuedAt: Int64
+    var expires: Int64
+    var tokenID: String
+    var roles: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case subject = "sub"
+        case issuedAt = "iat"
+        case expires = "exp"
+        case tokenID = "tokenId"
+        case roles
+    }
+}
+
+/// Verifies access tokens with JWTCore, the module's own verifier.
+struct TokenVerifier: @unchecked Sendable {  // KeySet is only read once built (its documented contract)
+    private let verifier: Verifier
+
+    init(keys: KeySet) {
+        self.verifier = Verifier(keys: keys)
+    }
+
+    /// The verified payload of `token`.
+    func payload(of token: String, now: Int64) throws(VerificationError) -> [UInt8] {
+        let token = Array(token.utf8)
+        var scratch = [UInt8](repeating: 0, count: Verifier.scratchSize(forTokenLength: token.count))
+        let payload = token.withUnsafeBytes { token in
+            scratch.withUnsafeMutableBytes { scratch in
+                Result { () throws(VerificationError) in
+                    Array(try self.verifier.verify(token, scratch: scratch, now: now, leeway: 0).payload)
+                }
+            }
+        }
+        return try payload.get()
+    }
+
+    /// The claims of a token this server signed, refused as nginx would refuse it.
+    func claims(of token: String, now: Int64) throws(AuthError) -> AccessClaims {
+        let payload: [UInt8]
+        do {
+            payload = try self.payload(of: token, now: now)
+        } catch {
+            throw .token(error)
+        }
+        guard let claims = decodeJSON(AccessClaims.self, from: payload) else {
+            throw .invalidToken  // verified, but not one of this server's tokens
+        }
+        return claims
+    }
+}
+
+private func isBase64URL(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+        return true
+    default:
+        return false
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import JWTCore
+import JWTIssuer
+import SessionStore
+import Synchronization
+import Testing
+
+@testable import AuthServerCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A memcached of the test's own on a loopback port, stopped when released. memcached must be installed: a
+/// missing one fails the tests, never skips them.
+final class Memcached: @unchecked Sendable {  // immutable; Process is only read
+    let address: String
+    private let process: Process
+
+    init() throws {
+        let executable = try #require(
+            ["/usr/bin/memcached", "/usr/local/bin/memcached"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            },
+            "memcached is not installed (apt-get install memcached)"
+        )
+        // A random port; memcached exits at once when it is taken, and the next one is tried.
+        for _ in 0..<20 {
+            let port = Int.random(in: 20000...29999)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments =
+                ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "16"]
+                + (geteuid() == 0 ? ["-u", "nobody"] : [])
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let address = "127.0.0.1:\(port)"
+            for _ in 0..<100 where process.isRunning {
+                do {
+                    // A new client each time: one that failed waits a second before trying the server again.
+                    _ = try SessionStore(servers: [address], timeoutMilliseconds: 200).record(forKey: "probe")
+                    self.address = address
+                    self.process = process
+                    return
+                } catch {
+                    usleep(50_000)
+                }
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        throw MemcachedDidNotStart()
+    }
+
+    struct MemcachedDidNotStart: Error {}
+
+    func store() throws -> SessionStore {
+        try SessionStore(servers: [self.address], timeoutMilliseconds: 1000)
+    }
+
+    deinit {
+        // SIGKILL: a child of a test thread inherits its blocked signals, SIGTERM among them.
+        kill(self.process.processIdentifier, SIGKILL)
+        self.process.waitUntilExit()
+    }
+}
+
+/// A clock the test moves.
+final class TestClock: Sendable {
+    private let seconds: Mutex<Int64>
+
+    init(_ start: Int64 = Int64(Date().timeIntervalSince1970)) {
+        self.seconds = Mutex(start)
+    }
+
+    var now: Int64 { self.seconds.withLock { $0 } }
+
+    func advance(by seconds: Int64) {
+        self.seconds.withLock { $0 += seconds }
+    }
+}
+
+/// Accounts with cheap hashes (bcrypt cost 4).
+enum TestUsers {
+    static let password = "correct horse battery staple"
+
+    static func directory() throws -> UserDirectory {
+        let hash = try Bcrypt.hash(self.password, cost: 4)
+        return try UserDirectory(users: [
+            User(username: "alice", passwordHash: hash, roles: ["dev", "admin"], sessionIdleTimeout: 1800),
+            User(username: "bob", passwordHash: hash, roles: ["dev"], sessionIdleTimeout: 1800),
+            User(username: "idle", passwordHash: hash, roles: [], sessionIdleTimeout: 2),
+            User(username: "carol", passwordHash: hash, roles: [], sessionIdleTimeout: -1),
+        ])
+    }
+}
+
+/// An HMAC key and the JWKS nginx would verify it with.
+struct TestKeys {
+    let signer: TokenSigner
+    let jwks: String
+
+    init(kid: String = "k1") throws {
+        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        self.signer = try TokenSigner(LoadedKey(key: hmacKey(secret), kid: kid, alg: nil))
+        self.jwks = #"{"keys":[{"kty":"oct","kid":"\#(kid)","k":"\#(secret.base64URLEncoded)"}]}"#
+    }
+
+    func keySet() throws -> KeySet {
+        let keys = KeySet()
+        _ = try Array(self.jwks.utf8).withUnsafeBytes { (bytes) throws(KeyFileError) in
+            try keys.add(contentsOf: bytes)
+        }
+        return keys
+    }
+}
+
+/// An auth service on a memcached of its own, with a test clock.
+struct TestService: Sendable {
+    let memcached: Memcached
+    let store: SessionStore
+    let clock: TestClock
+    let keys: TestKeys
+    let service: AuthService
+
+    init(configure: (inout AuthConfiguration) -> Void = { _ in }) throws {
+        self.memcached = try Memcached()
+        self.store = try self.memcached.store()
+        self.clock = TestClock()
+        self.keys = try TestKeys()
+        var configuration = AuthConfiguration()
+        configure(&configuration)
+        let clock = self.clock
+        self.service = try AuthService(
+            users: try TestUsers.directory(),
+            signer: self.keys.signer,
+            verificationKeys: try self.keys.keySet(),
+            store: self.store,
+            configuration: configuration,
+            clock: { clock.now }
+        )
+    }
+
+    /// The session record under `session:<tokenID>`, decoded.
+    func record(_ tokenID: String) throws -> StoredSession? {
+        try self.store.record(forKey: "session:" + tokenID).map {
+            try JSONDecoder().decode(StoredSession.self, from: Data($0))
+        }
+    }
+
+    /// The user's session index, decoded.
+    func index(_ username: String) throws -> SessionIndex? {
+        try self.store.record(forKey: "user-sessions:" + username).map {
+            try JSONDecoder().decode(SessionIndex.self, from: Data($0))
+        }
+    }
+
+    /// The verified claims of an access token.
+    func claims(_ token: String) throws -> AccessClaims {
+        try self.service.verifier.claims(of: token, now: self.clock.now)
+    }
+}
