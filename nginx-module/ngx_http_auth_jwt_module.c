@@ -14,6 +14,7 @@
 
 #include <ajwt.h>
 
+#include "ngx_http_auth_jwt_cache.h"
 #include "ngx_http_auth_jwt_session.h"
 
 
@@ -30,6 +31,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_auth_jwt_store_t   *store;      /* NULL: no auth_jwt_memcached */
+    ngx_http_auth_jwt_cache_t   *cache;      /* where no auth_jwt_cache is */
 } ngx_http_auth_jwt_main_conf_t;
 
 
@@ -38,6 +40,7 @@ typedef struct {
     ngx_http_complex_value_t    *token;      /* NULL: Authorization header */
     ajwt_keyset_t               *keys;
     ngx_array_t                 *require;    /* ngx_http_auth_jwt_require_t */
+    ngx_http_auth_jwt_cache_t   *cache;      /* NULL: auth_jwt_cache off */
     time_t                       leeway;
 
     ngx_http_complex_value_t    *session;    /* key=; NULL: session off */
@@ -71,6 +74,9 @@ typedef struct {
 static ngx_int_t ngx_http_auth_jwt_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t **ctxp);
+static ngx_int_t ngx_http_auth_jwt_verify(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
+    ngx_str_t *token);
 static ngx_int_t ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_str_t *token);
 static ngx_int_t ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
@@ -118,6 +124,8 @@ static char *ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -159,6 +167,13 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
                         |NGX_CONF_1MORE,
       ngx_http_auth_jwt_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("auth_jwt_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_cache,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -319,8 +334,6 @@ static ngx_int_t
 ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t **ctxp)
 {
-    u_char                   *scratch;
-    size_t                    size;
     ngx_str_t                 token;
     ngx_pool_cleanup_t       *cln;
     ngx_http_auth_jwt_ctx_t  *ctx;
@@ -369,18 +382,71 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
 
     ctx->presented = 1;
 
-    size = ajwt_scratch_size(token.len);
+    if (ngx_http_auth_jwt_verify(r, ajlcf, ctx, &token) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->verified = (ctx->status == AJWT_OK);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A token that verified against the same keys before, in this worker, is
+ * decided from the cache: its time claims are checked again, the rest of
+ * the verdict (base64url, JSON, signature) cannot have changed.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_verify(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
+    ngx_str_t *token)
+{
+    u_char     *scratch;
+    size_t      size;
+    time_t      now;
+    uint32_t    hash;
+    ngx_int_t   rc;
+
+    now = ngx_time();
+    hash = 0;
+
+    if (ajlcf->cache) {
+        rc = ngx_http_auth_jwt_cache_get(ajlcf->cache, ajlcf->keys, token,
+                                         &hash, r->pool, &ctx->token);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "auth_jwt: token cache hit");
+
+            ctx->status = ajwt_check_time(ctx->token.payload, now,
+                                          ajlcf->leeway, &ctx->reason);
+            return NGX_OK;
+        }
+    }
+
+    size = ajwt_scratch_size(token->len);
 
     scratch = ngx_pnalloc(r->pool, size);
     if (scratch == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->status = ajwt_verify(ajlcf->keys, token.data, token.len,
-                              scratch, size, ngx_time(), ajlcf->leeway,
+    ctx->status = ajwt_verify(ajlcf->keys, token->data, token->len,
+                              scratch, size, now, ajlcf->leeway,
                               &ctx->token, &ctx->reason);
 
-    ctx->verified = (ctx->status == AJWT_OK);
+    /* only tokens that verified are kept: a failure is never cached */
+
+    if (ctx->status == AJWT_OK && ajlcf->cache) {
+        ngx_http_auth_jwt_cache_put(ajlcf->cache, ajlcf->keys, token, hash,
+                                    &ctx->token, r->connection->log);
+    }
 
     return NGX_OK;
 }
@@ -983,6 +1049,7 @@ ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->store = NULL;
+     *     conf->cache = NULL;
      */
 
     return conf;
@@ -1011,6 +1078,7 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->session = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
     conf->require = NGX_CONF_UNSET_PTR;
+    conf->cache = NGX_CONF_UNSET_PTR;
     conf->leeway = NGX_CONF_UNSET;
 
     return conf;
@@ -1044,6 +1112,28 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
 
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
+
+    /* the levels without auth_jwt_cache share one cache of the default size */
+
+    if (conf->cache == NGX_CONF_UNSET_PTR) {
+
+        if (prev->cache != NGX_CONF_UNSET_PTR) {
+            conf->cache = prev->cache;
+
+        } else {
+            if (amcf->cache == NULL) {
+                amcf->cache = ngx_http_auth_jwt_cache_create(cf,
+                                                NGX_HTTP_AUTH_JWT_CACHE_SIZE);
+                if (amcf->cache == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            conf->cache = amcf->cache;
+        }
+    }
+
     /* never skip the signature check for want of a key */
 
     if (conf->realm && conf->keys == NULL) {
@@ -1052,8 +1142,6 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"auth_jwt_key_file\" is configured for it");
         return NGX_CONF_ERROR;
     }
-
-    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
 
     if (conf->session && amcf->store == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1354,6 +1442,43 @@ ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    ngx_int_t   max;
+    ngx_str_t  *value;
+
+    if (ajlcf->cache != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ajlcf->cache = NULL;
+        return NGX_CONF_OK;
+    }
+
+    max = ngx_atoi(value[1].data, value[1].len);
+    if (max == NGX_ERROR || max == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" size \"%V\": a number of "
+                           "tokens above 0, or \"off\"",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ajlcf->cache = ngx_http_auth_jwt_cache_create(cf, max);
+    if (ajlcf->cache == NULL) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -104,11 +104,27 @@ public func ajwt_verify(
         reason?.pointee = nil
         return AJWT_OK
     } catch {
-        reason?.pointee = error.reason.cString
-        switch error.status {
-        case .invalidToken: return AJWT_INVALID_TOKEN
-        case .tokenExpired: return AJWT_TOKEN_EXPIRED
-        }
+        return ajwt_status_t(error, reason: reason)
+    }
+}
+
+@c @implementation
+public func ajwt_check_time(
+    _ payload: ajwt_str_t,
+    _ now: Int64,
+    _ leeway: Int64,
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> ajwt_status_t {
+    guard let payload = UnsafeRawBufferPointer(payload) else {
+        reason?.pointee = ("invalid arguments to ajwt_check_time" as StaticString).cString
+        return AJWT_INVALID_TOKEN
+    }
+    do {
+        try Verifier.checkTimeClaims(payload, now: now, leeway: leeway)
+        reason?.pointee = nil
+        return AJWT_OK
+    } catch {
+        return ajwt_status_t(error, reason: reason)
     }
 }
 
@@ -161,6 +177,17 @@ public func ajwt_json_unescape(_ raw: ajwt_str_t, _ out: UnsafeMutablePointer<UI
 }
 
 // MARK: - Conversions
+
+extension ajwt_status_t {
+    /// A rejection's status, its static reason stored in `reason`.
+    fileprivate init(_ error: VerificationError, reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?) {
+        reason?.pointee = error.reason.cString
+        switch error.status {
+        case .invalidToken: self = AJWT_INVALID_TOKEN
+        case .tokenExpired: self = AJWT_TOKEN_EXPIRED
+        }
+    }
+}
 
 extension KeySet {
     /// The key set behind an `ajwt_keyset_t *`, without taking ownership.

@@ -103,6 +103,30 @@ public struct Verifier {
         return VerifiedToken(header: header, payload: payload)
     }
 
+    /// Checks `exp` and `nbf` in `payload`, the payload of a token that `verify` accepted earlier, against `now`
+    /// with `leeway` seconds of tolerance, exactly as `verify` does: for a cache of verified tokens, which skips
+    /// the signature but must still see a token expire.
+    ///
+    /// Given a payload `verify` would have refused, it throws rather than read outside it.
+    public static func checkTimeClaims(
+        _ payload: UnsafeRawBufferPointer,
+        now: Int64,
+        leeway: Int64
+    ) throws(VerificationError) {
+        var claims = TimeClaims.Members()
+        var scanner = JSONScanner(payload)
+        let value: JSONSpan
+        do {
+            value = try scanner.scanDocument(visitingMembers: &claims)
+        } catch {
+            throw .malformedPayload(error)
+        }
+        guard value.kind == .object else {
+            throw .payloadNotObject
+        }
+        try TimeClaims.check(claims, now: now, leeway: leeway)
+    }
+
     private func verifySignature(
         _ signature: UnsafeRawBufferPointer,
         over signingInput: UnsafeRawBufferPointer,

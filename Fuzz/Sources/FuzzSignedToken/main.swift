@@ -2,7 +2,8 @@
 // this target base64url-encodes and signs with the HMAC secret of the key set's "hs" key, so that the JSON
 // validator, the header parameters (alg, kid, crit, enc), the time claims and the claim lookups behind the
 // signature check are what gets fuzzed, not base64. A second verification, of the same documents with JSON
-// whitespace around them (the same JSON texts, RFC 8259 §2), must come to the same status.
+// whitespace around them (the same JSON texts, RFC 8259 §2), must come to the same status; and the token cache's
+// time check (ajwt_check_time) on a payload that verified must agree with a full verification at every instant.
 //
 // Input: one flags byte, then the header JSON, 0xFF, the payload JSON, then the member names of a lookup path,
 // each after a 0xFF (0xFF never occurs in UTF-8, so JSON loses nothing to the separator).
@@ -81,6 +82,19 @@ enum SignedToken {
         )
         inspect(verified.payload, path: path)
         inspect(verified.header, path: path)
+
+        // The token cache's check on a verified payload decides as a full verification would, at every instant
+        // (which verifies into a scratch buffer of its own: the payload checked points into the first).
+        let recheckScratch = ExactBuffer(count: ajwt_scratch_size(token.count))
+        for now in self.nows {
+            for leeway in self.leeways {
+                var reason: UnsafePointer<CChar>?
+                let cached = ajwt_check_time(verified.payload, now, leeway, &reason)
+                checkReason(cached, reason, allowed: [AJWT_OK, AJWT_INVALID_TOKEN, AJWT_TOKEN_EXPIRED])
+                let full = self.verify(token, scratch: recheckScratch, now: now, leeway: leeway).status
+                require(cached == full, "ajwt_check_time says \(cached.rawValue), ajwt_verify \(full.rawValue)")
+            }
+        }
     }
 
     /// `header.payload.signature`, signed with the fuzz key set's secret.

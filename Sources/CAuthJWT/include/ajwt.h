@@ -139,6 +139,21 @@ ajwt_status_t ajwt_verify(const ajwt_keyset_t *ks,
     int64_t now, int64_t leeway,
     ajwt_token_t *out, const char **reason);
 
+/*
+ * Checks "exp" and "nbf" of payload, the payload of a token ajwt_verify()
+ * accepted earlier, against now with leeway seconds of tolerance, exactly
+ * as ajwt_verify() does: for a cache of verified tokens, which skips the
+ * signature but must still see a token expire.
+ *
+ * Returns AJWT_OK, AJWT_INVALID_TOKEN or AJWT_TOKEN_EXPIRED, with *reason
+ * as ajwt_verify() sets it. A payload ajwt_verify() would have refused is
+ * AJWT_INVALID_TOKEN, never read outside.
+ *
+ * Reentrant and thread-safe.
+ */
+ajwt_status_t ajwt_check_time(ajwt_str_t payload, int64_t now,
+    int64_t leeway, const char **reason);
+
 
 /*
  * Finds the value at path (npath member names, outermost first) in json,
