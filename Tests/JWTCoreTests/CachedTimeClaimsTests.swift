@@ -22,8 +22,12 @@ struct CachedTimeClaimsTests {
         let token = makeToken(header: #"{"alg":"HS256"}"#, payload: payload, sign: TestKeys.hs256())
         for now: Int64 in [0, 980, 995, 999, 1000, 1001, 1009, 1010, 1011, 5000, .max, .min] {
             for leeway: Int64 in [0, 1, 10, 60, .max] {
-                let full = Result { () throws(VerificationError) in try verify(token, with: keys, now: now, leeway: leeway) }
-                let cached = Result { () throws(VerificationError) in try Self.check(payload, now: now, leeway: leeway) }
+                let full = Result { () throws(VerificationError) in
+                    try verify(token, with: keys, now: now, leeway: leeway)
+                }
+                let cached = Result { () throws(VerificationError) in
+                    try Self.check(payload, now: now, leeway: leeway)
+                }
                 switch (full, cached) {
                 case (.success, .success):
                     break
