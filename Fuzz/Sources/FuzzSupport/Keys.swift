@@ -10,7 +10,8 @@ public enum FuzzKeys {
             let bytes = Array(file.utf8)
             var error = [CChar](repeating: 0, count: 256)
             let added = ajwt_keyset_add(keySet, bytes, bytes.count, &error, error.count)
-            require(added > 0, "fixture key file refused: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            require(added > 0, "fixture key file refused: \(message)")
         }
         return keySet
     }()
