@@ -223,4 +223,5 @@ stop:
 clean:
 	rm -rf $(BUILD) .build .build-asan $(AUTH_SERVER_PKG)/.build Fuzz/.build
 	rm -rf debian/.debhelper debian/debhelper-build-stamp debian/files \
-	    debian/*.substvars debian/libnginx-mod-http-auth-jwt
+	    debian/*.substvars debian/*.debhelper debian/*.debhelper.log \
+	    debian/libnginx-mod-http-auth-jwt
