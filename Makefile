@@ -5,7 +5,8 @@
 #               in front of a demo application; print a walkthrough
 #   make stop   stop the demo
 #   make test   build everything and run all the tests (Swift + nginx + the
-#               Debian package, which it installs and purges)
+#               Debian package, which it installs and purges + 25 s of
+#               each fuzzer)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
 #               (bench-nginx); they print figures, nothing asserts timings
 #   make growth a million mixed requests through one nginx worker; fails if
@@ -112,7 +113,7 @@ module: swift $(BUILD)/nginx/Makefile
 	$(MAKE) -s -f $(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
 	@echo "built $(MODULE)"
 
-test: test-swift test-auth-server test-nginx test-deb
+test: test-swift test-auth-server test-nginx test-deb fuzz-smoke
 
 test-swift: deps
 	$(SWIFT) test
@@ -141,23 +142,22 @@ bench-nginx: module
 growth: module
 	bench/growth
 
-# The Debian package (debian/), built by dpkg-buildpackage from a copy of the
-# tree in build/deb/src, so that what it writes to the parent directory
-# lands in build/deb. The copy keeps its build directories between runs
-# (hence --no-pre-clean), so a rebuild is incremental.
+# The Debian package (debian/), built by dpkg-buildpackage in the tree with
+# AUTH_JWT_DEB_DIR set, so that debian/rules builds nginx's part in
+# build/deb/nginx and writes the packages to build/deb instead of the parent
+# directory; the Swift build is the tree's own (.build), not a second one.
 DEB_DIR  := $(BUILD)/deb
-DEB_SRC  := $(DEB_DIR)/src
-DEB_FILE  = $(DEB_DIR)/libnginx-mod-http-auth-jwt_$(shell dpkg-parsechangelog \
-            -l debian/changelog -S Version)_$(shell dpkg --print-architecture).deb
+DEB_NAME  = libnginx-mod-http-auth-jwt_$(shell dpkg-parsechangelog \
+            -l debian/changelog -S Version)_$(shell dpkg --print-architecture)
+DEB_FILE  = $(DEB_DIR)/$(DEB_NAME).deb
 
 deb: deps
-	mkdir -p $(DEB_SRC)
+	mkdir -p $(DEB_DIR)
 	rm -f $(DEB_DIR)/*.deb $(DEB_DIR)/*.buildinfo $(DEB_DIR)/*.changes
-	find $(DEB_SRC) -mindepth 1 -maxdepth 1 ! -name build ! -name .build \
-	    -exec rm -rf {} +
-	tar -C $(CURDIR) -cf - --exclude-vcs --exclude=./build \
-	    --exclude=.build --exclude='.build[-_]*' . | tar -C $(DEB_SRC) -xf -
-	cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign --no-pre-clean
+	AUTH_JWT_DEB_DIR=build/deb dpkg-buildpackage -b --no-sign --no-pre-clean \
+	    --buildinfo-option=-ubuild/deb --changes-option=-ubuild/deb \
+	    --buildinfo-file=$(DEB_DIR)/$(DEB_NAME).buildinfo \
+	    --changes-file=$(DEB_DIR)/$(DEB_NAME).changes
 	@ls -l $(DEB_DIR)/*.deb
 
 # Installs the package, runs nginx with the snippet it enables, purges it.
@@ -222,3 +222,6 @@ stop:
 
 clean:
 	rm -rf $(BUILD) .build .build-asan $(AUTH_SERVER_PKG)/.build Fuzz/.build
+	rm -rf debian/.debhelper debian/debhelper-build-stamp debian/files \
+	    debian/*.substvars debian/*.debhelper debian/*.debhelper.log \
+	    debian/libnginx-mod-http-auth-jwt

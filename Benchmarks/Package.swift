@@ -7,6 +7,14 @@
 //
 // The core is reached through the root package's AuthJWT product, over the C ABI of ajwt.h (CAuthJWT), as nginx
 // calls it.
+//
+// Timings on a shared machine are noise; instruction counts are not. VerifyLoop calls ajwt_verify in a loop for
+// valgrind's callgrind (see its main.swift), and callgrind-nginx (beside this file) counts the instructions an nginx
+// worker spends per request in each of a few locations, so that what the module adds over a bare location reads
+// exactly:
+//
+//     swift build --package-path Benchmarks -c release --product VerifyLoop
+//     Benchmarks/callgrind-nginx
 import PackageDescription
 
 let package = Package(
@@ -42,7 +50,8 @@ let package = Package(
             path: "Benchmarks/CoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // ajwt_verify in a loop, for valgrind --tool=callgrind (instruction counts, not timings).
+        // ajwt_verify in a loop, for valgrind --tool=callgrind (instruction counts, not timings). Outside
+        // Benchmarks/, where the benchmark plugin would run it as a benchmark.
         .executableTarget(
             name: "VerifyLoop",
             dependencies: [
@@ -50,7 +59,7 @@ let package = Package(
                 .product(name: "AuthJWT", package: "nginx-auth-jwt"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Benchmarks/VerifyLoop"
+            path: "Tools/VerifyLoop"
         ),
     ]
 )

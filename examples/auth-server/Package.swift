@@ -65,9 +65,10 @@ let package = Package(
                 .product(name: "JWTIssuer", package: "nginx-auth-jwt"),
                 .product(name: "SessionStore", package: "nginx-auth-jwt"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ]

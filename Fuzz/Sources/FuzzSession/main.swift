@@ -47,7 +47,9 @@ enum Session {
         checkReason(
             status,
             reason,
-            allowed: [AJWT_OK, AJWT_LOGGED_OUT, AJWT_FINGERPRINT_MISMATCH, AJWT_SESSION_IDLE_TIMEOUT, AJWT_INVALID_SESSION]
+            allowed: [
+                AJWT_OK, AJWT_LOGGED_OUT, AJWT_FINGERPRINT_MISMATCH, AJWT_SESSION_IDLE_TIMEOUT, AJWT_INVALID_SESSION,
+            ]
         )
         require(status == AJWT_OK || update.updated_len == 0, "a refused record has an update")
         require(update.updated_len <= out.count, "updated_len beyond the out buffer")

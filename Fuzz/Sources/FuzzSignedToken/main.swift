@@ -65,7 +65,10 @@ enum SignedToken {
         )
         let paddedScratch = ExactBuffer(count: ajwt_scratch_size(padded.count))
         let paddedStatus = self.verify(padded, scratch: paddedScratch, now: now, leeway: leeway).status
-        require(paddedStatus == status, "whitespace around the JSON changed \(status.rawValue) to \(paddedStatus.rawValue)")
+        require(
+            paddedStatus == status,
+            "whitespace around the JSON changed \(status.rawValue) to \(paddedStatus.rawValue)"
+        )
 
         guard status == AJWT_OK else {
             return

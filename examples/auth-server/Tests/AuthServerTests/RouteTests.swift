@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import JWTCore
 import NIOCore
 import SessionStore
@@ -17,11 +16,10 @@ struct RouteTests {
     /// Runs `body` with a client of a fresh server.
     func withServer(
         configure: (inout AuthConfiguration) -> Void = { _ in },
-        _ body: @Sendable (any TestClientProtocol, TestService) async throws -> Void
+        _ body: (RouterClient, TestService) async throws -> Void
     ) async throws {
         let server = try TestService(configure: configure)
-        let app = Application(router: makeRouter(service: server.service, maximumBodySize: 1024))
-        try await app.test(.router) { client in try await body(client, server) }
+        try await body(RouterClient(router: makeRouter(service: server.service, maximumBodySize: 1024)), server)
     }
 
     // MARK: Login
@@ -175,12 +173,10 @@ struct RouteTests {
             verificationKeys: try keys.keySet(),
             store: try SessionStore(servers: ["127.0.0.1:1"], timeoutMilliseconds: 200)
         )
-        let app = Application(router: makeRouter(service: service))
-        try await app.test(.router) { client in
-            let response = try await client.login("alice", fingerprint: "f")
-            try response.expectRefusal(.serviceUnavailable, "SESSION_STORE_UNAVAILABLE")
-            #expect(response.headers[.xAuthToken] == nil)
-        }
+        let client = RouterClient(router: makeRouter(service: service))
+        let response = try await client.login("alice", fingerprint: "f")
+        try response.expectRefusal(.serviceUnavailable, "SESSION_STORE_UNAVAILABLE")
+        #expect(response.headers[.xAuthToken] == nil)
     }
 
     @Test("too many sessions: 409")
@@ -365,12 +361,12 @@ struct RouteTests {
     }
 }
 
-extension TestClientProtocol {
+extension RouterClient {
     func login(
         _ username: String,
         password: String = TestUsers.password,
         fingerprint: String
-    ) async throws -> TestResponse {
+    ) async throws -> RouterClient.Response {
         let body = try JSONSerialization.data(withJSONObject: [
             "username": username, "password": password, "fingerprint": fingerprint,
         ])
@@ -382,7 +378,7 @@ extension TestClientProtocol {
         )
     }
 
-    func refresh(_ refreshToken: String, fingerprint: String) async throws -> TestResponse {
+    func refresh(_ refreshToken: String, fingerprint: String) async throws -> RouterClient.Response {
         let body = try JSONSerialization.data(withJSONObject: [
             "refresh_token": refreshToken, "fingerprint": fingerprint,
         ])
@@ -395,7 +391,7 @@ extension TestClientProtocol {
     }
 }
 
-extension TestResponse {
+extension RouterClient.Response {
     func object() throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(self.body.readableBytesView)) as? [String: Any])
     }

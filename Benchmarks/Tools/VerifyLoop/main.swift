@@ -1,13 +1,16 @@
-// A deterministic driver for instruction counts: calls ajwt_verify (or, for the floor, the raw swift-crypto check)
-// on one fixture token N times, for valgrind's callgrind, which counts instructions and calls exactly where the
-// shared machine's timings are noise:
+// A deterministic driver for instruction counts: calls ajwt_verify (or, for the floor, swift-crypto's HMAC alone) on
+// one fixture token N times, for valgrind's callgrind, which counts instructions and calls exactly where the shared
+// machine's timings are noise. valgrind 3.19 cannot read the DWARF 5 Swift emits: run a copy without debug
+// information (symbols stay):
 //
-//     valgrind --tool=callgrind --toggle-collect=ajwt_verify .build/release/VerifyLoop HS256 1000
-//     valgrind --tool=callgrind '--toggle-collect=*rawHMACFloor*' .build/release/VerifyLoop HMAC 1000
+//     objcopy --strip-debug .build/release/VerifyLoop /tmp/VerifyLoop
+//     valgrind --tool=callgrind --toggle-collect=ajwt_verify /tmp/VerifyLoop HS256 200
+//     valgrind --tool=callgrind --toggle-collect=ajwt_verify /tmp/VerifyLoop HS256 1200
+//     valgrind --tool=callgrind '--toggle-collect=*rawHMACFloor*' /tmp/VerifyLoop HMAC 1200
 //
-// Instructions per verification are the collected total divided by N; calls to malloc per verification are in the
-// call graph (callgrind_annotate --inclusive=yes). Arguments: ALG (HS256, RS256, PS256, ES256, EdDSA, or HMAC for the
-// pre-keyed HMAC alone) and N (default 1000).
+// Making the fixtures verifies each token once more, so per call is the difference of two runs' totals over the
+// difference of their N; so are calls to malloc (callgrind_annotate --tree=caller). Arguments: ALG (HS256, RS256,
+// PS256, ES256, EdDSA, or HMAC for the floor) and N (default 1000).
 
 import CAuthJWT
 import Crypto
