@@ -56,6 +56,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "JWTCoreTests", dependencies: ["JWTCore", "SessionStore"]),
+        .testTarget(name: "JWTCoreTests", dependencies: ["JWTCore", "SessionStore", "JWTIssuer"]),
     ]
 )

@@ -1,27 +1,15 @@
 import Crypto
 import CryptoExtras
+import Foundation
+import JWTIssuer
 import Testing
 
 @testable import JWTCore
 
-/// Unpadded base64url, for building tokens in tests.
+/// Unpadded base64url, for building tokens in tests: JWTIssuer's encoder (Foundation's base64), independent of the
+/// core's decoder.
 func base64URL(_ bytes: some Sequence<UInt8>) -> String {
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-    let bytes = Array(bytes)
-    var output: [UInt8] = []
-    var index = 0
-    while index < bytes.count {
-        let chunk = bytes[index..<min(index + 3, bytes.count)]
-        var value: UInt32 = 0
-        for (offset, byte) in chunk.enumerated() {
-            value |= UInt32(byte) << UInt32(16 - 8 * offset)
-        }
-        for sextet in 0...chunk.count {
-            output.append(alphabet[Int((value >> UInt32(18 - 6 * sextet)) & 0x3F)])
-        }
-        index += 3
-    }
-    return String(decoding: output, as: UTF8.self)
+    Data(bytes).base64URLEncoded
 }
 
 func base64URL(_ text: String) -> String {
