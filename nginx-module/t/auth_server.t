@@ -5,8 +5,12 @@
 # hands out a token that Crypt::JWT verifies independently; the API answers
 # 200 with the user and roles nginx forwarded; another device gets
 # FINGERPRINT_MISMATCH; a refresh gives a token for the same session; logout
-# ends it (LOGGED_OUT); a short-idle user times out; logout-all ends every
-# session of the user.
+# and logout-all refuse a token without its session's fingerprint, as nginx
+# does; logout ends the session (LOGGED_OUT); a short-idle user times out;
+# logout-all ends every session of the user; a refresh token used twice ends
+# its session, whichever party refreshed first; a second auth server with
+# --keys-dir publishes its keys at /.well-known/jwks.json (Crypt::JWT verifies
+# its tokens with them) and rotates them on SIGHUP.
 #
 # The auth server binary comes from TEST_AUTH_SERVER (default
 # examples/auth-server/.build/debug/auth-server); when it is missing the test
@@ -40,16 +44,46 @@ unless (-x $AUTH_SERVER) {
 require_module();
 
 my $JSON = JSON::PP->new->canonical;
-my $AUTH_PID;
+my @AUTH_PIDS;
 my $OWNER = $$;
 
 END {
     local $?;
-    if ($AUTH_PID && $$ == $OWNER) {
-        kill 'TERM', $AUTH_PID;
-        kill 'KILL', $AUTH_PID
-            unless wait_for(5, sub { waitpid($AUTH_PID, WNOHANG) != 0 });
+    if ($$ == $OWNER) {
+        for my $pid (@AUTH_PIDS) {
+            kill 'TERM', $pid;
+            kill 'KILL', $pid
+                unless wait_for(5, sub { waitpid($pid, WNOHANG) != 0 });
+        }
     }
+}
+
+# Starts the auth server on port($name) with @args, logging to $name.log;
+# returns its pid once /health answers.
+sub start_auth_server {
+    my ($name, @args) = @_;
+    my $log = testdir() . "/$name.log";
+    my $listen = '127.0.0.1:' . port($name);    # chosen before the fork
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log;
+        open STDERR, '>&', \*STDOUT;
+        exec($AUTH_SERVER, 'serve', '--listen', $listen, @args)
+            or POSIX::_exit(127);
+    }
+    push @AUTH_PIDS, $pid;
+    my $up = wait_for(30, sub {
+        die "auth server exited:\n" . slurp($log)
+            if waitpid($pid, WNOHANG) == $pid;
+        # Connection: close, as nginx sends it: Hummingbird keeps an HTTP/1.0
+        # connection open without it.
+        http_request(path => '/health', port => $name,
+            headers => [ Connection => 'close' ])->{status} == 200;
+    });
+    ok($up, "the auth server $name answers /health")
+        or BAIL_OUT('auth server did not start: ' . slurp($log));
+    return $pid;
 }
 
 sub decoded {
@@ -104,30 +138,9 @@ start_memcached('a');
 my $MC = '127.0.0.1:' . memcached_port('a');
 write_jwks('jwks.json', jwk_public('p256', alg => 'ES256'));
 
-my $listen = '127.0.0.1:' . port('auth');    # chosen before the fork
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    open STDIN, '<', '/dev/null';
-    open STDOUT, '>>', testdir() . '/auth-server.log';
-    open STDERR, '>&', \*STDOUT;
-    exec($AUTH_SERVER, 'serve', '--listen', $listen,
-        '--users', testdir() . '/users.json',
-        '--signing-key', key_file('p256', 'priv'), '--kid', 'p256',
-        '--jwks', testdir() . '/jwks.json', '--memcached', $MC)
-        or POSIX::_exit(127);
-}
-$AUTH_PID = $pid;
-my $up = wait_for(30, sub {
-    die "auth server exited:\n" . slurp(testdir() . '/auth-server.log')
-        if waitpid($AUTH_PID, WNOHANG) == $AUTH_PID;
-    # Connection: close, as nginx sends it: Hummingbird keeps an HTTP/1.0
-    # connection open without it.
-    http_request(path => '/health', port => 'auth',
-        headers => [ Connection => 'close' ])->{status} == 200;
-});
-ok($up, 'the auth server answers /health')
-    or BAIL_OUT('auth server did not start: '
-        . slurp(testdir() . '/auth-server.log'));
+start_auth_server('auth', '--users', testdir() . '/users.json',
+    '--signing-key', key_file('p256', 'priv'), '--kid', 'p256',
+    '--jwks', testdir() . '/jwks.json', '--memcached', $MC);
 
 start_nginx(<<'EOF');
     auth_jwt_memcached 127.0.0.1:%%PORT_mc_a%% timeout=500ms;
@@ -181,9 +194,16 @@ sub api {
 }
 
 sub logout {
-    my ($path, $token) = @_;
+    my ($path, $token, $fingerprint) = @_;
     return http_request(method => 'POST', path => $path,
-        headers => [ 'X-AUTH-TOKEN' => $token ]);
+        headers => [ 'X-AUTH-TOKEN' => $token,
+            defined $fingerprint ? ('FINGER-PRINT' => $fingerprint) : () ]);
+}
+
+sub refresh {
+    my ($refresh_token, $fingerprint) = @_;
+    return post_json('/auth/refresh', { refresh_token => $refresh_token,
+        fingerprint => $fingerprint });
 }
 
 sub session_items {
@@ -256,12 +276,23 @@ my $rclaims = eval { decode_jwt(token => $refreshed, key => key('p256')->{pk},
 is($rclaims->{tokenId}, $tid, 'refresh: the same session');
 isnt($refreshed, $token, 'refresh: a new token');
 is(api($refreshed, 'laptop-1')->{status}, 200, 'API with the refreshed token: 200');
-refused(post_json('/auth/refresh', { refresh_token => $body->{refresh_token},
-    fingerprint => 'laptop-1' }), 401, 'INVALID_REFRESH_TOKEN',
-    'refresh token used twice');
 my $next_refresh = decoded($res->{body})->{refresh_token};
 
-$res = logout('/auth/logout', $token);
+# Logout from another device, or without the fingerprint: refused, as nginx
+# refuses such a request; the session lives on.
+for my $fp (undef, 'stolen', '') {
+    my $name = defined $fp ? "fingerprint '$fp'" : 'no fingerprint';
+    refused(logout('/auth/logout', $token, $fp), 401, 'FINGERPRINT_MISMATCH',
+        "logout with $name");
+    refused(logout('/auth/logout-all', $token, $fp), 401,
+        'FINGERPRINT_MISMATCH', "logout-all with $name");
+}
+ok(defined mc_get('a', "session:$tid"),
+    'refused logouts: the record is still there');
+is(api($refreshed, 'laptop-1')->{status}, 200,
+    'refused logouts: the API still answers 200');
+
+$res = logout('/auth/logout', $token, 'laptop-1');
 is($res->{status}, 200, 'logout: 200') or diag($res->{body});
 is(decoded($res->{body})->{sessions_ended}, 1, 'logout: one session ended');
 ok(!defined mc_get('a', "session:$tid"), 'logout: the record is gone');
@@ -311,7 +342,14 @@ my $alice = login('alice', 'laptop-2')->{headers}{'x-auth-token'} // '';
 is(api($bob1, 'phone')->{status}, 200, 'bob on his phone: 200');
 is(api($bob2, 'desktop')->{status}, 200, 'bob on his desktop: 200');
 
-$res = logout('/auth/logout-all', $bob1);
+refused(logout('/auth/logout-all', $bob1), 401, 'FINGERPRINT_MISMATCH',
+    'logout-all without a fingerprint');
+refused(logout('/auth/logout-all', $bob1, 'desktop'), 401,
+    'FINGERPRINT_MISMATCH', "logout-all with another session's fingerprint");
+is(api($bob1, 'phone')->{status}, 200, 'refused logout-all: the phone stays');
+is(api($bob2, 'desktop')->{status}, 200, 'refused logout-all: the desktop stays');
+
+$res = logout('/auth/logout-all', $bob1, 'phone');
 is($res->{status}, 200, 'logout-all: 200') or diag($res->{body});
 is(decoded($res->{body})->{sessions_ended}, 2, 'logout-all: both sessions ended');
 is_rejected(api($bob1, 'phone'), 401, 'LOGGED_OUT',
@@ -319,8 +357,129 @@ is_rejected(api($bob1, 'phone'), 401, 'LOGGED_OUT',
 is_rejected(api($bob2, 'desktop'), 401, 'LOGGED_OUT',
     'logout-all: the desktop', realm => 'demo');
 is(api($alice, 'laptop-2')->{status}, 200, "logout-all: alice's session stays");
-refused(logout('/auth/logout-all', $bob2), 401, 'LOGGED_OUT',
+refused(logout('/auth/logout-all', $bob2, 'desktop'), 401, 'LOGGED_OUT',
     'logout-all with a token whose session ended');
+
+###############################################################################
+# Refresh token reuse (OAuth 2.0 Security BCP): a refresh token presented after
+# it was rotated ends its session. Both orders of the race between the client
+# and a thief who copied the device (fingerprint included): afterwards no
+# access token or refresh token of either works.
+
+sub tokens_of {
+    my ($res) = @_;
+    return { access => $res->{headers}{'x-auth-token'} // '',
+        refresh => decoded($res->{body})->{refresh_token} // '' };
+}
+
+for my $order ('client first', 'thief first') {
+    my $login = tokens_of(login('alice', 'laptop-3'));
+    my $rtid = eval { decode_jwt(token => $login->{access},
+        key => key('p256')->{pk}, accepted_alg => 'ES256') }->{tokenId} // '';
+    $res = refresh($login->{refresh}, 'laptop-3');
+    is($res->{status}, 200, "$order: the first refresh succeeds")
+        or diag($res->{body});
+    my $first = tokens_of($res);
+    is(api($first->{access}, 'laptop-3')->{status}, 200,
+        "$order: its access token works");
+
+    # The second party presents the same, now rotated, refresh token.
+    refused(refresh($login->{refresh}, 'laptop-3'), 401,
+        'REFRESH_TOKEN_REUSED', "$order: the rotated refresh token reused");
+    ok(!defined mc_get('a', "session:$rtid"),
+        "$order: the session record is gone");
+    for my $held ([ 'login', $login ], [ 'first refresh', $first ]) {
+        my ($what, $tokens) = @$held;
+        is_rejected(api($tokens->{access}, 'laptop-3'), 401, 'LOGGED_OUT',
+            "$order: the access token of the $what", realm => 'demo');
+        refused(refresh($tokens->{refresh}, 'laptop-3'), 401, 'LOGGED_OUT',
+            "$order: the refresh token of the $what");
+    }
+}
+
+# A refresh token never issued is only refused: guessing cannot end a session.
+my $kept = tokens_of(login('alice', 'laptop-4'));
+my ($kept_id) = split /\./, $kept->{refresh};
+refused(refresh("$kept_id." . ('A' x 43), 'laptop-4'), 401,
+    'INVALID_REFRESH_TOKEN', 'a refresh token never issued');
+is(api($kept->{access}, 'laptop-4')->{status}, 200,
+    'a wrong refresh token leaves the session alone');
+is(refresh($kept->{refresh}, 'laptop-4')->{status}, 200,
+    'and its real refresh token still works');
+
+###############################################################################
+# Published keys: a second auth server with a keys directory of its own serves
+# its JWKS, signs with a key it lists (Crypt::JWT verifies with the JWKS alone),
+# and rotates on SIGHUP: the new key is listed max-age (3 s) before it signs,
+# the old one until the access token lifetime (3 s) after.
+
+my $KEYS = testdir() . '/auth-server-keys';
+my $rotating = start_auth_server('jwks', '--users', testdir() . '/users.json',
+    '--keys-dir', $KEYS, '--jwks-max-age', 3, '--access-token-lifetime', 3,
+    '--issuer', 'http://127.0.0.1:' . port('jwks'), '--memcached', $MC,
+    '--session-prefix', 'rotating:');
+
+sub jwks {
+    my $res = http_request(path => '/.well-known/jwks.json', port => 'jwks',
+        headers => [ Connection => 'close' ]);
+    return ($res, decoded($res->{body}));
+}
+
+sub kids { [ map { $_->{kid} } @{ $_[0]{keys} // [] } ] }
+
+sub direct_login {
+    my $res = http_request(method => 'POST', path => '/login', port => 'jwks',
+        headers => [ 'Content-Type' => 'application/json',
+            Connection => 'close' ],
+        body => $JSON->encode({ username => 'alice',
+            password => $PASSWORD{alice}, fingerprint => 'f' }));
+    return $res->{headers}{'x-auth-token'} // '';
+}
+
+# The kid of $token's header, if the JWKS $jwks verifies it.
+sub verified_kid {
+    my ($token, $jwks) = @_;
+    my ($header) = eval { decode_jwt(token => $token, kid_keys => $jwks,
+        decode_header => 1) };
+    return $header && $header->{kid};
+}
+
+my ($jres, $jwks) = jwks();
+is($jres->{status}, 200, 'JWKS: 200');
+like($jres->{headers}{'content-type'} // '', qr{^application/json},
+    'JWKS: JSON');
+is($jres->{headers}{'cache-control'}, 'max-age=3',
+    'JWKS: Cache-Control max-age');
+my $old = kids($jwks)->[0] // 'none';
+is(scalar @{ kids($jwks) }, 1, 'JWKS: one key at first');
+is_deeply([ sort keys %{ $jwks->{keys}[0] // {} } ],
+    [ qw(alg crv kid kty use x y) ], 'JWKS: public members only');
+ok(-f "$KEYS/$old.json" && ((stat "$KEYS/$old.json")[2] & 07777) == 0600,
+    'the key file is mode 0600');
+is(verified_kid(direct_login(), $jwks), $old,
+    'a token verifies with the JWKS alone, and names its key');
+$res = http_request(path => '/.well-known/openid-configuration',
+    port => 'jwks', headers => [ Connection => 'close' ]);
+is(decoded($res->{body})->{jwks_uri},
+    'http://127.0.0.1:' . port('jwks') . '/.well-known/jwks.json',
+    'openid-configuration: jwks_uri');
+
+kill 'HUP', $rotating;
+ok(wait_for(5, sub { @{ kids((jwks())[1]) } == 2 }),
+    'SIGHUP: the new key is published at once');
+(undef, $jwks) = jwks();
+my ($new) = grep { $_ ne $old } @{ kids($jwks) };
+is(verified_kid(direct_login(), $jwks), $old,
+    'SIGHUP: the old key still signs, for a max-age');
+ok(wait_for(5, sub { (verified_kid(direct_login(), $jwks) // '') eq
+    ($new // 'none') }), 'then the new key signs');
+is_deeply(kids((jwks())[1]), [ $old, $new ],
+    'the old key stays published while its tokens live');
+ok(wait_for(6, sub { "@{ kids((jwks())[1]) }" eq ($new // 'none') }),
+    'then it is removed');
+ok(wait_for(3, sub { !-e "$KEYS/$old.json" }), 'and its file deleted');
+unlike(slurp(testdir() . '/jwks.log'), qr/error/i,
+    'the rotating auth server logged no error');
 
 no_log_alerts();
 

@@ -1,6 +1,6 @@
 // auth-server: the reference auth server for ngx_http_auth_jwt_module. Logs users in against a users file,
-// signs their access tokens with the key of nginx's JWKS, and keeps their session records in memcached, where
-// the module checks them.
+// signs their access tokens with a key nginx verifies (one given key, or keys of its own that it publishes at
+// /.well-known/jwks.json and rotates), and keeps their session records in memcached, where the module checks them.
 
 import ArgumentParser
 import AuthServerCore
@@ -24,12 +24,18 @@ struct AuthServerCommand: AsyncParsableCommand {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API (POST /login, /logout, /logout-all, /refresh; GET /health).",
+        abstract: "Serve the HTTP API (POST /login, /logout, /logout-all, /refresh; GET /health, /.well-known/...).",
         discussion: """
-            The signing key must match the JWKS nginx verifies with (auth_jwt_key_file): the server signs a probe \
-            token at start and refuses to run when those keys do not verify it. Session records are written under \
-            --session-prefix followed by the token's tokenId, as nginx reads them with \
-            auth_jwt_session key=<prefix>$jwt_claim_tokenId.
+            Keys, one of two ways. Either --signing-key with --jwks: one key, which must match the JWKS nginx \
+            verifies with (auth_jwt_key_file); the server signs a probe token at start and refuses to run when \
+            those keys do not verify it. Or --keys-dir: the server generates and keeps its own keys there (files \
+            mode 0600, directory 0700, locked by the running server) and publishes their public halves at \
+            GET /.well-known/jwks.json (Cache-Control: max-age=--jwks-max-age), for auth_jwt_key_request. A \
+            rotation (SIGHUP, or every --rotate-every seconds) publishes a new key at once, signs with it \
+            --key-publish-lead seconds later, and removes the old key once the last token it signed has \
+            expired (--access-token-lifetime after it stopped signing). Either way the JWKS lists the signing \
+            key's public half. Session records are written under --session-prefix followed by the token's \
+            tokenId, as nginx reads them with auth_jwt_session key=<prefix>$jwt_claim_tokenId.
             """
     )
 
@@ -40,7 +46,7 @@ struct Serve: AsyncParsableCommand {
     var users: String
 
     @Option(name: .long, help: "Private signing key: JWK, JWKS (with private members) or PEM, as jwtctl sign reads.")
-    var signingKey: String
+    var signingKey: String?
 
     @Option(name: .long, help: "kid of the signing key in a JWKS, and the tokens' kid header.")
     var kid: String?
@@ -49,7 +55,25 @@ struct Serve: AsyncParsableCommand {
     var alg: String?
 
     @Option(name: .long, help: "The JWKS nginx verifies with (its auth_jwt_key_file), to check tokens at logout.")
-    var jwks: String
+    var jwks: String?
+
+    @Option(name: .long, help: "Directory of the server's own keys, published and rotated (not with --signing-key).")
+    var keysDir: String?
+
+    @Option(name: .long, help: "Algorithm of the keys generated in --keys-dir.")
+    var keyAlgorithm = "ES256"
+
+    @Option(name: .long, help: "Seconds verifiers may cache the JWKS (Cache-Control: max-age).")
+    var jwksMaxAge: Int64 = 300
+
+    @Option(name: .long, help: "Seconds a new key is published before it signs (default and least: --jwks-max-age).")
+    var keyPublishLead: Int64?
+
+    @Option(name: .long, help: "Rotate the keys of --keys-dir every so many seconds (default: only on SIGHUP).")
+    var rotateEvery: Int64?
+
+    @Option(name: .long, help: "Issuer URL: the tokens' iss, and GET /.well-known/openid-configuration's base.")
+    var issuer: String?
 
     @Option(name: .long, help: "A memcached server, host:port. Repeatable; list them as nginx does.")
     var memcached: [String] = []
@@ -69,34 +93,54 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The largest request body accepted, in bytes.")
     var maxBody = 16 * 1024
 
+    func validate() throws {
+        switch (self.signingKey, self.jwks, self.keysDir) {
+        case (.some, .some, nil):
+            break
+        case (nil, nil, .some):
+            guard self.kid == nil, self.alg == nil else {
+                throw ValidationError("--kid and --alg name a --signing-key; --keys-dir names its keys itself")
+            }
+        default:
+            throw ValidationError("give either --signing-key and --jwks, or --keys-dir")
+        }
+        guard self.jwksMaxAge >= 0 else {
+            throw ValidationError("--jwks-max-age must not be negative")
+        }
+        if let lead = self.keyPublishLead, lead < self.jwksMaxAge {
+            throw ValidationError(
+                "--key-publish-lead must be at least --jwks-max-age: a cached JWKS must hold a key before it signs"
+            )
+        }
+    }
+
     func run() async throws {
         let (host, port) = try Self.hostAndPort(self.listen)
-        let service = try self.makeService()
         let logger = Logger(label: "auth-server")
-        let app = Application(
+        let (service, keys) = try self.makeService()
+        let maintenance = await KeyMaintenance(keys: keys, logger: logger)
+        var app = Application(
             router: makeRouter(service: service, maximumBodySize: self.maxBody),
             // Idle connections are closed, so that clients that never finish cannot hold them.
             server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { _ in logger.info("listening on \(host):\(port)") },
+            onServerRunning: { _ in
+                logger.info("listening on \(host):\(port)")
+                if let keys {
+                    let now = Int64(Date().timeIntervalSince1970)
+                    let published = keys.publishedKeyIDs(at: now).joined(separator: ", ")
+                    logger.notice("publishing keys \(published); signing with \(keys.signingKeyID(at: now) ?? "-")")
+                }
+            },
             logger: logger
         )
+        app.addServices(maintenance)
         try await app.runService()
     }
 
-    private func makeService() throws -> AuthService {
+    private func makeService() throws -> (AuthService, RotatingKeys?) {
         do {
             let users = try UserDirectory(file: self.users)
-            let signer = try TokenSigner(
-                LoadedKey(file: self.signingKey, kid: self.kid),
-                algorithm: self.alg,
-                keyID: self.kid
-            )
-            let keys = KeySet()
-            guard let file = FileManager.default.contents(atPath: self.jwks) else {
-                throw ValidationError("cannot read \(self.jwks)")
-            }
-            _ = try file.withUnsafeBytes { (bytes) throws(KeyFileError) in try keys.add(contentsOf: bytes) }
             let store = try SessionStore(
                 servers: self.memcached.isEmpty ? ["127.0.0.1:11211"] : self.memcached,
                 timeoutMilliseconds: self.memcachedTimeout
@@ -105,20 +149,53 @@ struct Serve: AsyncParsableCommand {
             configuration.accessTokenLifetime = self.accessTokenLifetime
             configuration.sessionLifetime = self.sessionLifetime
             configuration.sessionKeyPrefix = self.sessionPrefix
-            return try AuthService(
-                users: users,
-                signer: signer,
-                verificationKeys: keys,
-                store: store,
-                configuration: configuration
+            configuration.jwksMaxAge = self.jwksMaxAge
+            configuration.issuer = self.issuer
+            guard let keysDir = self.keysDir else {
+                let service = try AuthService(
+                    users: users,
+                    signer: try self.signer(),
+                    verificationKeys: try self.verificationKeys(),
+                    store: store,
+                    configuration: configuration
+                )
+                return (service, nil)
+            }
+            var policy = RotatingKeys.Policy()
+            policy.algorithm = self.keyAlgorithm
+            policy.publishLead = self.keyPublishLead ?? self.jwksMaxAge
+            policy.retention = self.accessTokenLifetime
+            policy.rotateEvery = self.rotateEvery
+            let keys = try RotatingKeys(
+                directory: keysDir,
+                policy: policy,
+                now: Int64(Date().timeIntervalSince1970)
             )
+            let service = try AuthService(users: users, rotatingKeys: keys, store: store, configuration: configuration)
+            return (service, keys)
         } catch let error as ValidationError {
             throw error
         } catch let error as CustomStringConvertible {
-            // The configuration errors: UserDirectory.LoadError, SigningKeyError, KeyFileError, SessionStoreError,
-            // ConfigurationError.
+            // The configuration errors: UserDirectory.LoadError, SigningKeyError, KeyFileError, KeyDirectoryError,
+            // SessionStoreError, ConfigurationError.
             throw ValidationError(error.description)
         }
+    }
+
+    /// The signer of `--signing-key`.
+    private func signer() throws -> TokenSigner {
+        try TokenSigner(LoadedKey(file: self.signingKey ?? "", kid: self.kid), algorithm: self.alg, keyID: self.kid)
+    }
+
+    /// The keys of `--jwks`.
+    private func verificationKeys() throws -> KeySet {
+        let path = self.jwks ?? ""
+        guard let file = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path)")
+        }
+        let keys = KeySet()
+        _ = try file.withUnsafeBytes { (bytes) throws(KeyFileError) in try keys.add(contentsOf: bytes) }
+        return keys
     }
 
     /// `host:port`, or `[IPv6]:port`.

@@ -21,6 +21,11 @@ public struct AuthError: Error, Hashable, Sendable {
     static let invalidToken = Self(.unauthorized, "INVALID_TOKEN", "the token is not valid")
     static let tokenMissing = Self(.unauthorized, "TOKEN_MISSING", "no token in the X-AUTH-TOKEN header")
     static let invalidRefreshToken = Self(.unauthorized, "INVALID_REFRESH_TOKEN", "the refresh token is not valid")
+    static let refreshTokenReused = Self(
+        .unauthorized,
+        "REFRESH_TOKEN_REUSED",
+        "the refresh token was used before: the session is ended; log in again"
+    )
     static let sessionsRevoked = Self(
         .unauthorized,
         "SESSIONS_REVOKED",

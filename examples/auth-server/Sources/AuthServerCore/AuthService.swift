@@ -14,8 +14,14 @@ public struct AuthConfiguration: Sendable {
     public var sessionKeyPrefix = "session:"
     /// The prefix of the per-user session index keys.
     public var indexKeyPrefix = "user-sessions:"
+    /// The prefix of the markers of rotated refresh tokens, which tell a reused one from a wrong one.
+    public var spentRefreshKeyPrefix = "refresh-spent:"
     /// Live sessions per user; a login beyond is refused (409).
     public var maximumSessionsPerUser = 100
+    /// Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`).
+    public var jwksMaxAge: Int64 = 300
+    /// The tokens' `iss`, and the base of `/.well-known/openid-configuration`'s `jwks_uri`; `nil`: neither.
+    public var issuer: String?
 
     public init() {}
 }
@@ -48,17 +54,18 @@ public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
 /// Every method blocks (bcrypt, memcached): call them from a thread pool, never on an event loop.
 public final class AuthService: Sendable {
     let users: UserDirectory
-    let signer: TokenSigner
-    let verifier: TokenVerifier
+    let keys: any TokenKeys
     let ledger: SessionLedger
     let configuration: AuthConfiguration
     let clock: @Sendable () -> Int64
 
+    /// A server signing with one key given at start, with no rotation.
+    ///
     /// - Parameters:
     ///   - verificationKeys: the keys nginx verifies with (its `auth_jwt_key_file`), to check the tokens presented
     ///     at logout; a token the signer makes must verify with them, or the server refuses to start.
     ///   - clock: seconds since the Epoch.
-    public init(
+    public convenience init(
         users: UserDirectory,
         signer: TokenSigner,
         verificationKeys: KeySet,
@@ -66,24 +73,59 @@ public final class AuthService: Sendable {
         configuration: AuthConfiguration = AuthConfiguration(),
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(ConfigurationError) {
+        let keys = StaticKeys(signer: signer, verificationKeys: verificationKeys)
+        try Self.checkKeysMatch(keys)
+        try self.init(users: users, keys: keys, store: store, configuration: configuration, clock: clock)
+    }
+
+    /// A server signing with the keys of a key directory, which it publishes and rotates.
+    ///
+    /// - Parameter clock: seconds since the Epoch, the keys' clock too.
+    public convenience init(
+        users: UserDirectory,
+        rotatingKeys: RotatingKeys,
+        store: SessionStore,
+        configuration: AuthConfiguration = AuthConfiguration(),
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) throws(ConfigurationError) {
+        guard rotatingKeys.policy.retention >= configuration.accessTokenLifetime,
+            rotatingKeys.policy.publishLead >= configuration.jwksMaxAge
+        else {
+            throw ConfigurationError(
+                "keys must be published at least the JWKS max-age before they sign, and stay published at least "
+                    + "the access token lifetime after"
+            )
+        }
+        try self.init(users: users, keys: rotatingKeys, store: store, configuration: configuration, clock: clock)
+    }
+
+    init(
+        users: UserDirectory,
+        keys: any TokenKeys,
+        store: SessionStore,
+        configuration: AuthConfiguration,
+        clock: @escaping @Sendable () -> Int64
+    ) throws(ConfigurationError) {
         guard configuration.accessTokenLifetime > 0, configuration.sessionLifetime > 0 else {
             throw ConfigurationError("token and session lifetimes must be positive")
         }
         guard configuration.maximumSessionsPerUser > 0 else {
             throw ConfigurationError("the most sessions per user must be positive")
         }
+        guard configuration.jwksMaxAge >= 0 else {
+            throw ConfigurationError("the JWKS max-age must not be negative")
+        }
         self.users = users
-        self.signer = signer
-        self.verifier = TokenVerifier(keys: verificationKeys)
+        self.keys = keys
         self.ledger = SessionLedger(
             store: store,
             sessionKeyPrefix: configuration.sessionKeyPrefix,
             indexKeyPrefix: configuration.indexKeyPrefix,
+            spentRefreshKeyPrefix: configuration.spentRefreshKeyPrefix,
             maximumSessionsPerUser: configuration.maximumSessionsPerUser
         )
         self.configuration = configuration
         self.clock = clock
-        try self.checkKeysMatch()
     }
 
     /// Checks the password; creates the session bound to `fingerprint`; returns its tokens.
@@ -107,19 +149,20 @@ public final class AuthService: Sendable {
         return try self.issue(for: user, tokenID: tokenID, secret: secret, session: session, now: now)
     }
 
-    /// Ends the session of `accessToken`. `false` when it had ended already.
-    public func logout(accessToken: String) throws(AuthError) -> Bool {
+    /// Ends the session of `accessToken`, presented with `fingerprint` (empty: none), which must be the one the
+    /// session is bound to, as nginx requires it. `false` when the session had ended already.
+    public func logout(accessToken: String, fingerprint: String) throws(AuthError) -> Bool {
         let claims = try self.verify(accessToken)
-        return try self.ledger.close(claims.tokenID, of: claims.subject, now: self.clock())
+        return try self.ledger.logout(claims.tokenID, of: claims.subject, fingerprint: fingerprint, now: self.clock())
     }
 
-    /// Ends every session of the user of `accessToken`, whose own session must still exist. Returns how many.
-    public func logoutAll(accessToken: String) throws(AuthError) -> Int {
+    /// Ends every session of the user of `accessToken`, whose own session must be live for a request with
+    /// `fingerprint` (empty: none), as nginx decides it. Returns how many.
+    public func logoutAll(accessToken: String, fingerprint: String) throws(AuthError) -> Int {
         let claims = try self.verify(accessToken)
-        guard try self.ledger.exists(claims.tokenID) else {
-            throw .session(.noRecord)
-        }
-        return try self.ledger.closeAll(of: claims.subject, now: self.clock())
+        let now = self.clock()
+        try self.ledger.checkLive(claims.tokenID, fingerprint: fingerprint, now: now)
+        return try self.ledger.closeAll(of: claims.subject, now: now)
     }
 
     /// A new access token (and the next refresh token) for the live session of `refreshToken`, checked as nginx
@@ -139,7 +182,7 @@ public final class AuthService: Sendable {
         )
         guard let user = self.users[session.user] else {
             // Removed from the users file since the login.
-            _ = try? self.ledger.close(tokenID, of: session.user, now: now)
+            _ = try? self.ledger.end(tokenID, of: session.user, now: now)
             throw .invalidCredentials
         }
         return try self.issue(for: user, tokenID: tokenID, secret: next, session: session, now: now)
@@ -160,11 +203,12 @@ public final class AuthService: Sendable {
             issuedAt: now,
             expires: expires,
             tokenID: tokenID,
-            roles: user.roles
+            roles: user.roles,
+            issuer: self.configuration.issuer
         )
         let token: String
         do {
-            token = try self.signer.sign(payload: Data(encodeJSON(claims)))
+            token = try self.keys.signer(at: now).sign(payload: Data(encodeJSON(claims)))
         } catch {
             throw .internalError
         }
@@ -180,17 +224,23 @@ public final class AuthService: Sendable {
 
     /// The claims of an access token this server signed, verified as nginx verifies it.
     func verify(_ token: String) throws(AuthError) -> AccessClaims {
-        try self.verifier.claims(of: token, now: self.clock())
+        let now = self.clock()
+        return try self.keys.verifier(at: now).claims(of: token, now: now)
     }
 
-    private func checkKeysMatch() throws(ConfigurationError) {
+    /// The JWKS to publish now; `nil` when the signing key is a secret.
+    public func publicJWKS() -> [UInt8]? {
+        self.keys.publicJWKS(at: self.clock())
+    }
+
+    private static func checkKeysMatch(_ keys: StaticKeys) throws(ConfigurationError) {
         let probe = AccessClaims(subject: "-", issuedAt: 0, expires: .max / 2, tokenID: "-", roles: [])
         do {
-            let token = try self.signer.sign(payload: Data(encodeJSON(probe)))
-            _ = try self.verifier.payload(of: token, now: 1)
+            let token = try keys.signingKey.sign(payload: Data(encodeJSON(probe)))
+            _ = try keys.verificationKeys.payload(of: token, now: 1)
         } catch {
             throw ConfigurationError(
-                "a token signed with the signing key (\(self.signer.algorithm)) does not verify with the "
+                "a token signed with the signing key (\(keys.signingKey.algorithm)) does not verify with the "
                     + "verification keys (\(error)): give the JWKS nginx uses, and its private key"
             )
         }
@@ -213,13 +263,15 @@ public final class AuthService: Sendable {
     }
 }
 
-/// The claims of the access tokens: `sub`, `iat`, `exp`, `tokenId` (the session key nginx looks up) and `roles`.
+/// The claims of the access tokens: `sub`, `iat`, `exp`, `tokenId` (the session key nginx looks up), `roles`, and
+/// `iss` when the server has an issuer.
 struct AccessClaims: Codable, Sendable, Hashable {
     var subject: String
     var issuedAt: Int64
     var expires: Int64
     var tokenID: String
     var roles: [String]
+    var issuer: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case subject = "sub"
@@ -227,43 +279,7 @@ struct AccessClaims: Codable, Sendable, Hashable {
         case expires = "exp"
         case tokenID = "tokenId"
         case roles
-    }
-}
-
-/// Verifies access tokens with JWTCore, the module's own verifier.
-struct TokenVerifier: @unchecked Sendable {  // KeySet is only read once built (its documented contract)
-    private let verifier: Verifier
-
-    init(keys: KeySet) {
-        self.verifier = Verifier(keys: keys)
-    }
-
-    /// The verified payload of `token`.
-    func payload(of token: String, now: Int64) throws(VerificationError) -> [UInt8] {
-        let token = Array(token.utf8)
-        var scratch = [UInt8](repeating: 0, count: Verifier.scratchSize(forTokenLength: token.count))
-        let payload = token.withUnsafeBytes { token in
-            scratch.withUnsafeMutableBytes { scratch in
-                Result { () throws(VerificationError) in
-                    Array(try self.verifier.verify(token, scratch: scratch, now: now, leeway: 0).payload)
-                }
-            }
-        }
-        return try payload.get()
-    }
-
-    /// The claims of a token this server signed, refused as nginx would refuse it.
-    func claims(of token: String, now: Int64) throws(AuthError) -> AccessClaims {
-        let payload: [UInt8]
-        do {
-            payload = try self.payload(of: token, now: now)
-        } catch {
-            throw .token(error)
-        }
-        guard let claims = decodeJSON(AccessClaims.self, from: payload) else {
-            throw .invalidToken  // verified, but not one of this server's tokens
-        }
-        return claims
+        case issuer = "iss"
     }
 }
 

@@ -7,15 +7,19 @@ import NIOPosix
 extension HTTPField.Name {
     /// The header the access token travels in (the module's `token=$http_x_auth_token`).
     public static let xAuthToken = Self("X-AUTH-TOKEN")!
+    /// The device fingerprint nginx checks a session against (the module's `fingerprint=$http_finger_print`).
+    public static let fingerPrint = Self("FINGER-PRINT")!
 }
 
 /// The auth server's HTTP API (the README's "Auth server" section):
 ///
 /// - `POST /login` `{"username","password","fingerprint"}`: 200 with the access token in `X-AUTH-TOKEN` and the
 ///   tokens in the JSON body;
-/// - `POST /logout` (token in `X-AUTH-TOKEN`): ends that session;
-/// - `POST /logout-all` (token in `X-AUTH-TOKEN`): ends every session of the user;
-/// - `POST /refresh` `{"refresh_token","fingerprint"}`: a new access token for the same live session;
+/// - `POST /logout` (token in `X-AUTH-TOKEN`, the session's fingerprint in `FINGER-PRINT`): ends that session;
+/// - `POST /logout-all` (the same headers): ends every session of the user;
+/// - `POST /refresh` `{"refresh_token","fingerprint"}`: a new access token for the same live session; a refresh
+///   token used twice ends the session;
+/// - `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`: the public keys (`KeyRoutes`);
 /// - `GET /health`: 200 once the server runs.
 ///
 /// Every answer is JSON; refusals are `{"status":"<CODE>","message":...}` with a 4xx or 503.
@@ -43,13 +47,19 @@ public func makeRouter(
 
     router.post("logout") { request, _ in
         let token = try accessToken(of: request)
-        let ended = try await threadPool.runIfActive { try service.logout(accessToken: token) }
+        let fingerprint = request.headers[.fingerPrint] ?? ""
+        let ended = try await threadPool.runIfActive {
+            try service.logout(accessToken: token, fingerprint: fingerprint)
+        }
         return jsonResponse(LogoutBody(status: "OK", sessionsEnded: ended ? 1 : 0))
     }
 
     router.post("logout-all") { request, _ in
         let token = try accessToken(of: request)
-        let ended = try await threadPool.runIfActive { try service.logoutAll(accessToken: token) }
+        let fingerprint = request.headers[.fingerPrint] ?? ""
+        let ended = try await threadPool.runIfActive {
+            try service.logoutAll(accessToken: token, fingerprint: fingerprint)
+        }
         return jsonResponse(LogoutBody(status: "OK", sessionsEnded: ended))
     }
 
@@ -61,6 +71,7 @@ public func makeRouter(
         }
         return tokensResponse(tokens)
     }
+    addKeyRoutes(to: router, service: service)
     return router
 }
 

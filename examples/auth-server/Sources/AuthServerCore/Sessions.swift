@@ -1,7 +1,7 @@
 import JWTCore
 import SessionStore
 
-/// The session record this server writes under `<prefix><tokenId>` (interface.md, "Session record"): the four
+/// The session record this server writes under `<prefix><tokenId>` (README.md, "The session record (for auth-server authors)"): the four
 /// fields nginx reads, and the server's own.
 struct StoredSession: Codable, Sendable, Hashable {
     var fingerprint: String
@@ -38,6 +38,15 @@ struct SessionIndex: Codable, Sendable, Hashable {
     }
 }
 
+/// The marker of a rotated refresh token, under `<spent prefix><tokenId>.<hash of its secret>`.
+struct SpentRefreshToken: Codable, Sendable, Hashable {
+    var rotatedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case rotatedAt = "rotated_at"
+    }
+}
+
 /// Session records and the per-user index in memcached, kept consistent under concurrency with compare-and-swap.
 ///
 /// Log out everywhere (A) must end every session whose login (L) completed before it, and must not leave any
@@ -60,6 +69,8 @@ final class SessionLedger: Sendable {
     /// What nginx's `auth_jwt_session key=` puts before `$jwt_claim_tokenId`.
     let sessionKeyPrefix: String
     let indexKeyPrefix: String
+    /// The prefix of the markers of rotated refresh tokens (see `refresh`).
+    let spentRefreshKeyPrefix: String
     let maximumSessionsPerUser: Int
     /// Runs between a login's registration and its record write: lets tests interleave a "log out everywhere".
     let afterRegistering: @Sendable () -> Void
@@ -71,12 +82,14 @@ final class SessionLedger: Sendable {
         store: SessionStore,
         sessionKeyPrefix: String,
         indexKeyPrefix: String,
+        spentRefreshKeyPrefix: String = "refresh-spent:",
         maximumSessionsPerUser: Int,
         afterRegistering: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.sessionKeyPrefix = sessionKeyPrefix
         self.indexKeyPrefix = indexKeyPrefix
+        self.spentRefreshKeyPrefix = spentRefreshKeyPrefix
         self.maximumSessionsPerUser = maximumSessionsPerUser
         self.afterRegistering = afterRegistering
     }
@@ -84,6 +97,11 @@ final class SessionLedger: Sendable {
     func sessionKey(_ tokenID: String) -> String { self.sessionKeyPrefix + tokenID }
 
     func indexKey(_ username: String) -> String { self.indexKeyPrefix + username }
+
+    /// The marker of a rotated refresh token of the session `tokenID`, by its secret's hash.
+    func spentRefreshKey(_ tokenID: String, hash: String) -> String {
+        self.spentRefreshKeyPrefix + tokenID + "." + hash
+    }
 
     /// Login: registers the session in the user's index, writes its record, and confirms that no "log out
     /// everywhere" ran meanwhile. Only then may the token be handed out.
@@ -103,13 +121,44 @@ final class SessionLedger: Sendable {
         }
     }
 
-    /// Whether the session's record exists.
-    func exists(_ tokenID: String) throws(AuthError) -> Bool {
-        try storeCall { () throws(SessionError) in try self.store.record(forKey: self.sessionKey(tokenID)) != nil }
+    /// The record of the session `tokenID`, or `nil`.
+    private func record(of tokenID: String) throws(AuthError) -> [UInt8]? {
+        try storeCall { () throws(SessionError) in try self.store.record(forKey: self.sessionKey(tokenID)) }
     }
 
-    /// Logout: deletes the session's record, then its index entry. `true` if there was a record.
-    func close(_ tokenID: String, of username: String, now: Int64) throws(AuthError) -> Bool {
+    /// Checks that a request may act for the session `tokenID`, as nginx would let it through: the record exists,
+    /// has not expired, is bound to `fingerprint` and is not idle. Log out everywhere asks this of its token.
+    func checkLive(_ tokenID: String, fingerprint: String, now: Int64) throws(AuthError) {
+        guard let record = try self.record(of: tokenID) else {
+            throw .session(.noRecord)
+        }
+        if let refusal = SessionDecision.refusal(of: record, fingerprint: fingerprint, now: now) {
+            throw .session(refusal)
+        }
+    }
+
+    /// Logout from the session's own device: ends the session if the request passes nginx's fingerprint check
+    /// (an idle session too). `true` if a record was deleted; `false` when the session had ended or expired.
+    func logout(_ tokenID: String, of username: String, fingerprint: String, now: Int64) throws(AuthError) -> Bool {
+        guard let record = try self.record(of: tokenID) else {
+            self.forget([tokenID], of: username, now: now)
+            return false
+        }
+        if let refusal = SessionDecision.refusal(of: record, fingerprint: fingerprint, now: now) {
+            switch refusal.status {
+            case .sessionIdleTimeout:
+                break  // idle is decided after the fingerprint: the device is the session's own
+            case .loggedOut:
+                return false  // past expires_at, the entry's own expiry: nothing left to end, whoever asks
+            default:
+                throw .session(refusal)
+            }
+        }
+        return try self.end(tokenID, of: username, now: now)
+    }
+
+    /// Deletes the session's record, then its index entry. `true` if there was a record.
+    func end(_ tokenID: String, of username: String, now: Int64) throws(AuthError) -> Bool {
         let ended = try storeCall { () throws(SessionError) in try self.store.delete(key: self.sessionKey(tokenID)) }
         self.forget([tokenID], of: username, now: now)
         return ended
@@ -130,9 +179,15 @@ final class SessionLedger: Sendable {
         return ended
     }
 
-    /// Refresh: checks the session as nginx would (ended, expired, another device, idle) and the refresh token's
-    /// secret, then stores the next secret's hash and the activity time (CAS, so that nginx's touches and other
+    /// Refresh: checks the refresh token's secret and the session as nginx would (ended, expired, another device,
+    /// idle), then stores the next secret's hash and the activity time (CAS, so that nginx's touches and other
     /// refreshes are not lost). Returns the updated record.
+    ///
+    /// Rotation with reuse detection (OAuth 2.0 Security BCP, refresh token rotation): before a secret is
+    /// replaced, a marker of it is stored, so that presenting it again is told apart from a wrong guess. A reused
+    /// secret means that two parties hold the session's refresh tokens, and nobody can tell which is the thief:
+    /// the session ends (record deleted, so the current refresh token and every access token of it stop working).
+    /// The marker is written before the swap, so two refreshes racing with the same secret end the session too.
     func refresh(
         _ tokenID: String,
         presentedHash: String,
@@ -150,9 +205,16 @@ final class SessionLedger: Sendable {
                 throw .session(.recordNotObject)
             }
             guard constantTimeEquals(Array(session.refreshTokenHash.utf8), Array(presentedHash.utf8)) else {
+                if try self.wasRotated(tokenID, hash: presentedHash) {
+                    _ = try self.end(tokenID, of: session.user, now: now)
+                    throw .refreshTokenReused
+                }
                 throw .invalidRefreshToken
             }
-            try Self.check(read.bytes, fingerprint: fingerprint, now: now)
+            if let refusal = SessionDecision.refusal(of: read.bytes, fingerprint: fingerprint, now: now) {
+                throw .session(refusal)
+            }
+            try self.markRotated(tokenID, hash: presentedHash, until: session.expiresAt, now: now)
             session.refreshTokenHash = nextHash
             session.lastAccessTime = now
             let outcome = try storeCall { () throws(SessionError) in
@@ -170,6 +232,20 @@ final class SessionLedger: Sendable {
             }
         }
         throw .storeBusy
+    }
+
+    /// Records that the secret hashing to `hash` was handed in for rotation; kept until the session's end.
+    private func markRotated(_ tokenID: String, hash: String, until expiresAt: Int64, now: Int64) throws(AuthError) {
+        let key = self.spentRefreshKey(tokenID, hash: hash)
+        try storeCall { () throws(SessionError) in
+            try self.store.create(key: key, record: encodeJSON(SpentRefreshToken(rotatedAt: now)), expiresAt: expiresAt)
+        }
+    }
+
+    /// Whether the secret hashing to `hash` was once the session's refresh token, rotated since.
+    private func wasRotated(_ tokenID: String, hash: String) throws(AuthError) -> Bool {
+        let key = self.spentRefreshKey(tokenID, hash: hash)
+        return try storeCall { () throws(SessionError) in try self.store.record(forKey: key) != nil }
     }
 
     // MARK: The index
@@ -268,35 +344,6 @@ final class SessionLedger: Sendable {
                 expiresAt: index.expiry(now: now),
                 ifUnchangedSince: read
             )
-        }
-    }
-
-    /// The module's own decision on the record (nginx would refuse the request with the same status).
-    private static func check(_ record: [UInt8], fingerprint: String, now: Int64) throws(AuthError) {
-        let fingerprint = Array(fingerprint.utf8)
-        let result = record.withUnsafeBytes { record in
-            fingerprint.withUnsafeBytes { fingerprint in
-                withUnsafeTemporaryAllocation(
-                    byteCount: SessionRecord.scratchSize(forRecordLength: record.count),
-                    alignment: MemoryLayout<UInt64>.alignment
-                ) { scratch in
-                    // No touch: this server writes last_access_time itself.
-                    Result { () throws(SessionError) in
-                        _ = try SessionRecord.decide(
-                            record,
-                            fingerprint: fingerprint,
-                            now: now,
-                            touch: .max,
-                            scratch: scratch
-                        )
-                    }
-                }
-            }
-        }
-        do {
-            try result.get()
-        } catch {
-            throw .session(error)
         }
     }
 }

@@ -157,6 +157,24 @@ struct TestService: Sendable {
 
     /// The verified claims of an access token.
     func claims(_ token: String) throws -> AccessClaims {
-        try self.service.verifier.claims(of: token, now: self.clock.now)
+        try self.service.verify(token)
+    }
+
+    /// nginx's own session check (`SessionStore.check`, as the module runs it) of a request with `token` from
+    /// `fingerprint`: `nil` when nginx lets it through, else the status it refuses it with.
+    func nginxRefusal(_ token: String, fingerprint: String) throws -> SessionError.Status? {
+        let key = Array(("session:" + (try self.claims(token)).tokenID).utf8)
+        let fingerprint = Array(fingerprint.utf8)
+        let result = key.withUnsafeBytes { key in
+            fingerprint.withUnsafeBytes { fingerprint in
+                Result { () throws(SessionError) in
+                    try self.store.check(key: key, fingerprint: fingerprint, now: self.clock.now, touch: 1)
+                }
+            }
+        }
+        guard case .failure(let refusal) = result else {
+            return nil
+        }
+        return refusal.status
     }
 }
