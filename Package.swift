@@ -21,9 +21,11 @@ let package = Package(
     targets: [
         // The hand-written C ABI header: the single source of truth for the module/core boundary.
         .target(name: "CAuthJWT"),
+        // Pure Swift; it takes from CAuthJWT only the header's limits (AJWT_MAX_*), so both sides read one definition.
         .target(
             name: "JWTCore",
             dependencies: [
+                "CAuthJWT",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -56,6 +58,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "JWTCoreTests", dependencies: ["JWTCore", "SessionStore", "JWTIssuer"]),
+        .testTarget(name: "JWTCoreTests", dependencies: ["CAuthJWT", "JWTCore", "SessionStore", "JWTIssuer"]),
     ]
 )

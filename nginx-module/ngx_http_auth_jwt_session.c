@@ -223,7 +223,28 @@ ngx_http_auth_jwt_exchange_connect(ngx_http_auth_jwt_exchange_t *ex)
 
         rc = ngx_event_connect_peer(&ex->peer);
 
-        if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        if (rc == NGX_ERROR) {
+            /*
+             * nginx's own shortage (no socket: EMFILE, ENFILE; no free
+             * connection: worker_connections), already logged by nginx:
+             * the server is not to blame, so it is not marked down
+             */
+
+            ex->peer.connection = NULL;
+
+            ngx_log_error(NGX_LOG_CRIT, ex->request->connection->log, 0,
+                          "auth_jwt: cannot open a connection to memcached "
+                          "server %V: local resources exhausted",
+                          &server->name);
+
+            ngx_http_auth_jwt_exchange_finish(ex,
+                                          AJWT_SESSION_STORE_UNAVAILABLE,
+                                          "no local resources for a "
+                                          "memcached connection", 0);
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_BUSY || rc == NGX_DECLINED) {
             ex->peer.connection = NULL;
             ngx_http_auth_jwt_exchange_fail(ex, "cannot connect to memcached",
                                             0);

@@ -62,7 +62,7 @@ struct JSONIgnoringVisitor: JSONMemberVisitor {
 /// the end, rather than through offsets into a buffer.
 struct JSONScanner {
     /// The deepest nesting of arrays and objects accepted (`AJWT_MAX_JSON_DEPTH`).
-    static let maximumNesting = 32
+    static var maximumNesting: Int { ABILimits.maximumJSONDepth }
 
     /// The longest document scanned: member names are recorded as 31-bit offsets (`MemberName`).
     static let maximumDocumentCount = Int(Int32.max)

@@ -8,7 +8,8 @@ public struct SessionUpdate: Sendable, Hashable {
 
 /// The session decision over a record's bytes: pure, no I/O, no allocation.
 ///
-/// A record is the JSON object an auth server keeps per token (interface.md, "Session record"):
+/// A record is the JSON object an auth server keeps per token (the contract: README.md, "The session record (for
+/// auth-server authors)"):
 ///
 ///     {"fingerprint":"c0ffee","last_access_time":1800000000,"session_idle_timeout":1800,"expires_at":1800086400}
 ///
@@ -17,7 +18,7 @@ public struct SessionUpdate: Sendable, Hashable {
 /// (`SESSION_IDLE_TIMEOUT`).
 public enum SessionRecord {
     /// The longest record read (`AJWT_MAX_SESSION_RECORD`).
-    public static let maximumLength = 65536
+    public static var maximumLength: Int { ABILimits.maximumSessionRecordLength }
 
     /// The scratch buffer size `decide` needs for a record of `recordLength` bytes.
     ///
@@ -37,7 +38,9 @@ public enum SessionRecord {
     ///   - record: the record's bytes, as the store returned them.
     ///   - fingerprint: the request's fingerprint; empty when the request has none.
     ///   - now: the time of the request, in seconds since the Epoch.
-    ///   - touch: the touch interval in seconds: `last_access_time` is rewritten once it is at least this old.
+    ///   - touch: the touch interval in seconds: `last_access_time` is rewritten once it is at least this old, or
+    ///     at least half the record's `session_idle_timeout` old when that comes first
+    ///     (`touchDue(after:idleTimeout:)`).
     ///   - scratch: at least `scratchSize(forRecordLength: record.count)` bytes; on a due touch, the updated
     ///     record is written at its start.
     /// - Returns: the update to write back (`updatedLength` 0 when none is due) and the record's `expires_at`.
@@ -90,12 +93,22 @@ public enum SessionRecord {
             throw .idle
         }
 
-        guard idle >= touch else {
+        guard idle >= self.touchDue(after: touch, idleTimeout: fields.idleTimeout) else {
             return SessionUpdate(updatedLength: 0, expiresAt: fields.expiresAt)
         }
         let updated = UnsafeMutableRawBufferPointer(rebasing: scratch[..<updateCapacity])
         let updatedLength = self.write(record, replacing: fields.lastAccessTimeRange, with: now, into: updated)
         return SessionUpdate(updatedLength: updatedLength, expiresAt: fields.expiresAt)
+    }
+
+    /// Seconds after `last_access_time` from which a touch is due: the touch interval, or half the idle timeout when
+    /// that is sooner, so that a session in use is rewritten well before it could go idle however long the interval.
+    /// Without an idle check (a negative timeout) only the interval counts.
+    static func touchDue(after touch: Int64, idleTimeout: Int64) -> Int64 {
+        guard idleTimeout >= 0 else {
+            return touch
+        }
+        return min(touch, idleTimeout / 2)
     }
 
     /// The longest a record of `recordLength` bytes becomes once its `last_access_time` is rewritten.

@@ -1,7 +1,8 @@
 import CLibMemcached
 import JWTCore
 
-/// The session store: memcached servers holding one session record per token (interface.md, "Session record").
+/// The session store: memcached servers holding one session record per token (README.md, "The session record (for
+/// auth-server authors)").
 ///
 /// Keys are spread over the servers by consistent hashing in libketama's compatible mode (MD5, weighted
 /// ketama: the mode other clients call "libketama compatible"), so an auth server using such a client writes
@@ -46,9 +47,10 @@ public final class SessionStore: @unchecked Sendable {
     }
 
     /// The session check for one request: reads the record under `key` (`gets`), decides with
-    /// `SessionRecord.decide`, and when a touch is due writes the updated record back with compare-and-swap,
-    /// keeping the entry's flags and expiry (`expires_at`, else none), so that a delete (logout) between the read
-    /// and the write stays deleted.
+    /// `SessionRecord.decide` (as nginx does: a touch is due after `touch` seconds, or half the record's
+    /// `session_idle_timeout` when that is sooner), and when a touch is due writes the updated record back with
+    /// compare-and-swap, keeping the entry's flags and expiry (`expires_at`, else none), so that a delete (logout)
+    /// between the read and the write stays deleted.
     ///
     /// Blocks for network I/O, bounded by the timeout.
     ///

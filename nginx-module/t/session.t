@@ -2,7 +2,8 @@
 
 # auth_jwt_session against a real memcached: every status in the contract's
 # order, the idle timeout, the touch (last_access_time moved, every other
-# byte and the entry's expiry and flags kept, coalesced per touch interval),
+# byte and the entry's expiry and flags kept, coalesced per touch interval
+# or half the idle timeout, whichever is sooner),
 # key composition, the fingerprint from the article's FINGER-PRINT header,
 # inheritance and `off`, and no session check where auth_jwt is off.
 # Records are written and read with Cache::Memcached::Fast and memcached's
@@ -44,6 +45,10 @@ start_nginx(<<'EOF');
         location /touch5 {
             auth_jwt_session key=$jwt_claim_tokenId
                              fingerprint=$http_finger_print touch=5s;
+            empty_gif;
+        }
+        location /touch1h {
+            auth_jwt_session key=$jwt_claim_tokenId touch=1h;
             empty_gif;
         }
         location /prefix {
@@ -442,6 +447,42 @@ is(cas_changes('/touch5', $tok, 3), 0, 'touch=5s: 3s since the last touch: no wr
 is(cas_changes('/touch5', $tok, 4), 1, 'touch=5s: 6s since the last touch: one write');
 cmp_ok((mc_get('a', $key) =~ /"last_access_time":(\d+)/)[0], '>=', now() - 1,
     'touch=5s: last_access_time moved');
+
+# touch=1h with an idle timeout of 4 s: a touch is due once half the idle
+# timeout has passed, so an active session never goes idle.
+$t = second_start();
+($tok, $key) = session(record(last_access_time => $t - 2,
+    session_idle_timeout => 4));
+is(cas_changes('/touch1h', $tok, 1), 1, 'touch=1h, idle 4s: 2s since the last touch: a write');
+cmp_ok((mc_get('a', $key) =~ /"last_access_time":(\d+)/)[0], '>=', $t,
+    'touch=1h, idle 4s: last_access_time moved');
+$t = second_start();
+($tok, $key) = session(record(last_access_time => $t - 1,
+    session_idle_timeout => 4));
+is(cas_changes('/touch1h', $tok, 3), 0, 'touch=1h, idle 4s: 1s since the last touch: no write')
+    or diag('(may flake only if the requests straddled a second boundary)');
+($tok, $key) = session(record(last_access_time => now() - 1000,
+    session_idle_timeout => -1));
+is(cas_changes('/touch1h', $tok, 3), 0, 'touch=1h, idle check off: only the interval counts');
+
+# An active user, a request a second for 10 s with touch=1h and an idle
+# timeout of 4 s, is never logged out, and not written every request.
+($tok, $key) = session(record(last_access_time => now(),
+    session_idle_timeout => 4));
+my (@refused, $writes);
+my $last_cas = mc_meta('a', $key)->{cas};
+for my $i (1 .. 10) {
+    sleep 1;
+    my $r = get('/touch1h', $tok);
+    push @refused, "request $i: $r->{status} $r->{body}" if $r->{status} != 200;
+    my $cas = mc_meta('a', $key)->{cas};
+    $writes++ if $cas != $last_cas;
+    $last_cas = $cas;
+}
+is(scalar @refused, 0, 'touch=1h, idle 4s: an active user stays logged in for 10s')
+    or diag(join "\n", @refused);
+ok($writes >= 3 && $writes <= 6, 'touch=1h, idle 4s: a write about every 2s')
+    or diag("$writes writes in 10 requests");
 
 ###############################################################################
 
