@@ -60,14 +60,6 @@ start() {
     stop
     mkdir -p "$dir/logs"
 
-    # A fresh ES256 key pair for every run: the auth server signs with the
-    # private key, nginx verifies with the public JWKS.
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-        -out "$dir/signing-key.pem" 2>/dev/null
-    chmod 600 "$dir/signing-key.pem"
-    "$jwtctl" jwks --pem "$dir/signing-key.pem" --kid demo --alg ES256 \
-        >"$dir/jwks.json"
-
     printf '{"users": [\n  %s,\n  %s\n]}\n' \
         "$(user alice wonderland '["dev","admin"]' 1800)" \
         "$(user bob builder '["dev"]' 300)" >"$dir/users.json"
@@ -81,10 +73,14 @@ start() {
     memcached -d -l 127.0.0.1 -p "$memcached_port" -U 0 -m 16 \
         -u "$(id -un)" -P "$dir/logs/memcached.pid"
 
+    # The auth server keeps its own signing keys in auth-keys (made on the
+    # first run) and publishes them at /.well-known/jwks.json, where nginx
+    # fetches them. Short times, so that the walkthrough shows a rotation:
+    # a new key signs 5 s after it is published.
     "$auth_server" serve --listen "127.0.0.1:$auth_port" \
         --users "$dir/users.json" \
-        --signing-key "$dir/signing-key.pem" --kid demo \
-        --jwks "$dir/jwks.json" \
+        --keys-dir "$dir/auth-keys" --jwks-max-age 5 \
+        --issuer "$url/auth" \
         --memcached "127.0.0.1:$memcached_port" \
         >"$dir/logs/auth-server.log" 2>&1 </dev/null &
     echo $! >"$dir/logs/auth-server.pid"
@@ -177,10 +173,12 @@ INFO
 
     cat <<INFO
 
-5. Log out: the auth server deletes the session record.
+5. Log out, from the device the session is bound to: the auth server
+   deletes the session record.
 INFO
-    request "$url/auth/logout -X POST -H \"X-AUTH-TOKEN: \$TOKEN\"" \
-        "$url/auth/logout" -X POST -H "X-AUTH-TOKEN: $token"
+    request "$url/auth/logout -X POST -H \"X-AUTH-TOKEN: \$TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/auth/logout" -X POST -H "X-AUTH-TOKEN: $token" \
+        -H 'FINGER-PRINT: laptop-1'
 
     cat <<INFO
 
@@ -188,6 +186,8 @@ INFO
 INFO
     request "$url/api/hello -H \"X-AUTH-TOKEN: \$TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
         "$url/api/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: laptop-1'
+
+    rotation "$login"
     rm -f "$response_headers" "$response_body"
 
     cat <<INFO
@@ -199,9 +199,52 @@ Try it yourself:
       | tr -d '\r' | sed -n 's/^[Xx]-[Aa][Uu][Tt][Hh]-[Tt][Oo][Kk][Ee][Nn]: //p')
   curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'
   curl -i $url/admin/ -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'   # 403: bob is no admin
-  curl -i -X POST $url/auth/logout-all -H "X-AUTH-TOKEN: \$TOKEN"             # every session of bob
+  curl -i -X POST $url/auth/logout-all -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'   # every session of bob
   curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'
 INFO
+}
+
+# The kid in a token's header.
+kid_of() {
+    printf '%s' "${1%%.*}" | tr '_-' '/+' | base64 -d 2>/dev/null \
+        | sed -n 's/.*"kid":"\([^"]*\)".*/\1/p'
+}
+
+# The kids the auth server publishes.
+published_kids() {
+    curl -s "http://127.0.0.1:$auth_port/.well-known/jwks.json" \
+        | grep -o '"kid":"[^"]*"' | cut -d'"' -f4 | tr '\n' ' '
+}
+
+rotation() {
+    local old new before
+    request "$url/auth/login ... -d '$1'" \
+        "$url/auth/login" -H 'Content-Type: application/json' -d "$1" \
+        >/dev/null
+    old=$(header x-auth-token)
+    before=$(published_kids)
+
+    kill -HUP "$(cat "$dir/logs/auth-server.pid")"
+    sleep 6
+
+    request "$url/auth/login ... -d '$1'" \
+        "$url/auth/login" -H 'Content-Type: application/json' -d "$1" \
+        >/dev/null
+    new=$(header x-auth-token)
+
+    cat <<INFO
+
+7. Key rotation, nginx never reloaded: the auth server publishes a new key
+   (kill -HUP), signs with it 5 s later, and keeps the old one published
+   until the tokens it signed have expired.
+   published before: $before
+   published after:  $(published_kids)
+   a token from before is signed by $(kid_of "$old"), a new one by $(kid_of "$new")
+INFO
+    request "$url/api/hello -H \"X-AUTH-TOKEN: \$NEW_TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/api/hello" -H "X-AUTH-TOKEN: $new" -H 'FINGER-PRINT: laptop-1'
+    request "$url/api/hello -H \"X-AUTH-TOKEN: \$OLD_TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/api/hello" -H "X-AUTH-TOKEN: $old" -H 'FINGER-PRINT: laptop-1'
 }
 
 case $action in

@@ -34,7 +34,7 @@ struct ngx_http_auth_jwt_cache_s {
 typedef struct {
     ngx_rbtree_node_t            node;       /* key: the token's hash */
     ngx_queue_t                  queue;
-    const ajwt_keyset_t         *keys;       /* compared, never read */
+    uint64_t                     keys;       /* ajwt_keyset_id() */
     size_t                       token_len;
     size_t                       header_len;
     size_t                       payload_len;
@@ -42,7 +42,7 @@ typedef struct {
 } ngx_http_auth_jwt_cache_node_t;
 
 
-static ngx_int_t ngx_http_auth_jwt_cache_cmp(const ajwt_keyset_t *keys,
+static ngx_int_t ngx_http_auth_jwt_cache_cmp(uint64_t keys,
     u_char *token, size_t len, ngx_http_auth_jwt_cache_node_t *cn);
 static void ngx_http_auth_jwt_cache_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
@@ -92,7 +92,7 @@ ngx_http_auth_jwt_cache_create(ngx_conf_t *cf, ngx_uint_t max)
 
 ngx_int_t
 ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
-    const ajwt_keyset_t *keys, ngx_str_t *token, uint32_t *hash,
+    uint64_t keys, ngx_str_t *token, uint32_t *hash,
     ngx_pool_t *pool, ajwt_token_t *out)
 {
     u_char                          *p;
@@ -165,7 +165,7 @@ found:
 
 void
 ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
-    const ajwt_keyset_t *keys, ngx_str_t *token, uint32_t hash,
+    uint64_t keys, ngx_str_t *token, uint32_t hash,
     ajwt_token_t *verified, ngx_log_t *log)
 {
     u_char                          *p;
@@ -210,11 +210,11 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
 /* orders nodes of equal hash: by key set, then token length and bytes */
 
 static ngx_int_t
-ngx_http_auth_jwt_cache_cmp(const ajwt_keyset_t *keys, u_char *token,
-    size_t len, ngx_http_auth_jwt_cache_node_t *cn)
+ngx_http_auth_jwt_cache_cmp(uint64_t keys, u_char *token, size_t len,
+    ngx_http_auth_jwt_cache_node_t *cn)
 {
     if (keys != cn->keys) {
-        return ((uintptr_t) keys < (uintptr_t) cn->keys) ? -1 : 1;
+        return (keys < cn->keys) ? -1 : 1;
     }
 
     if (len != cn->token_len) {

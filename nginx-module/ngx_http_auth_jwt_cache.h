@@ -4,8 +4,9 @@
  *
  * A per-worker cache of verified tokens (auth_jwt_cache): the decoded
  * header and payload of a token that verified, keyed by the token's bytes
- * and the key set that verified it, so that the next request with the same
- * token skips base64url, JSON and the signature. The caller still checks
+ * and the identity of the key set that verified it (ajwt_keyset_id(): a
+ * set built anew, as fetched keys are, starts with no entries), so that the
+ * next request with the same token skips base64url, JSON and the signature. The caller still checks
  * the time claims of a hit (ajwt_check_time) on every request.
  */
 
@@ -33,10 +34,10 @@ typedef struct ngx_http_auth_jwt_cache_s  ngx_http_auth_jwt_cache_t;
 ngx_http_auth_jwt_cache_t *ngx_http_auth_jwt_cache_create(ngx_conf_t *cf,
     ngx_uint_t max);
 ngx_int_t ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
-    const ajwt_keyset_t *keys, ngx_str_t *token, uint32_t *hash,
+    uint64_t keys, ngx_str_t *token, uint32_t *hash,
     ngx_pool_t *pool, ajwt_token_t *out);
 void ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
-    const ajwt_keyset_t *keys, ngx_str_t *token, uint32_t hash,
+    uint64_t keys, ngx_str_t *token, uint32_t hash,
     ajwt_token_t *verified, ngx_log_t *log);
 
 

@@ -15,6 +15,7 @@
 #include <ajwt.h>
 
 #include "ngx_http_auth_jwt_cache.h"
+#include "ngx_http_auth_jwt_keys.h"
 #include "ngx_http_auth_jwt_session.h"
 
 
@@ -32,13 +33,17 @@ typedef struct {
 typedef struct {
     ngx_http_auth_jwt_store_t   *store;      /* NULL: no auth_jwt_memcached */
     ngx_http_auth_jwt_cache_t   *cache;      /* where no auth_jwt_cache is */
+    ngx_http_auth_jwt_keys_t    *keys;       /* NULL: no key requests */
 } ngx_http_auth_jwt_main_conf_t;
 
 
 typedef struct {
     ngx_http_complex_value_t    *realm;      /* NULL: auth_jwt off */
     ngx_http_complex_value_t    *token;      /* NULL: Authorization header */
-    ajwt_keyset_t               *keys;
+    ajwt_keyset_t               *keys;       /* of auth_jwt_key_file */
+    ngx_array_t                 *key_requests;
+    time_t                       key_cache;
+    ngx_http_auth_jwt_key_sources_t  sources; /* merged; requests NULL: none */
     ngx_array_t                 *require;    /* ngx_http_auth_jwt_require_t */
     ngx_http_auth_jwt_cache_t   *cache;      /* NULL: auth_jwt_cache off */
     time_t                       leeway;
@@ -55,7 +60,11 @@ typedef struct {
     ajwt_token_t                   token;
     ajwt_status_t                  status;
     const char                    *reason;   /* static, from the core */
+    ngx_http_auth_jwt_keys_wait_t  keys;
     ngx_http_auth_jwt_session_t    session;
+    unsigned                       keys_pending:1;  /* waits for keys */
+    unsigned                       keys_deferred:1; /* the access phase
+                                                       decides again */
     unsigned                       presented:1;
     unsigned                       verified:1;
     unsigned                       rejected:1;
@@ -73,10 +82,11 @@ typedef struct {
 
 static ngx_int_t ngx_http_auth_jwt_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
-    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t **ctxp);
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_uint_t access,
+    ngx_http_auth_jwt_ctx_t **ctxp);
 static ngx_int_t ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
-    ngx_str_t *token);
+    ajwt_keyset_t *keys, ngx_str_t *token);
 static ngx_int_t ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_str_t *token);
 static ngx_int_t ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
@@ -122,6 +132,8 @@ static char *ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_auth_jwt_key_request(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -154,6 +166,21 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       ngx_http_auth_jwt_key_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("auth_jwt_key_request"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE12,
+      ngx_http_auth_jwt_key_request,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("auth_jwt_key_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, key_cache),
       NULL },
 
     { ngx_string("auth_jwt_leeway"),
@@ -280,11 +307,11 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_auth_jwt_evaluate(r, ajlcf, &ctx) != NGX_OK) {
+    if (ngx_http_auth_jwt_evaluate(r, ajlcf, 1, &ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ctx->session.pending) {
+    if (ctx->keys_pending || ctx->session.pending) {
         return NGX_AGAIN;
     }
 
@@ -328,25 +355,43 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
  * Verifies the token once per location configuration: in the access phase,
  * or earlier when a variable is read in the rewrite phase ("if"). A location
  * change (rewrite ... last) brings a new configuration and a new verdict.
+ * Only the access phase waits for keys being fetched; a verdict made
+ * earlier without them is made again there.
  */
 
 static ngx_int_t
 ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
-    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t **ctxp)
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_uint_t access,
+    ngx_http_auth_jwt_ctx_t **ctxp)
 {
-    ngx_str_t                 token;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_auth_jwt_ctx_t  *ctx;
+    ngx_int_t                       rc;
+    ngx_str_t                       token;
+    ajwt_keyset_t                  *keys;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_auth_jwt_ctx_t        *ctx;
+    ngx_http_auth_jwt_keys_wait_t   wait;
+    ngx_http_auth_jwt_main_conf_t  *amcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
 
-    if (ctx && ctx->conf == ajlcf) {
+    if (ctx && ctx->conf == ajlcf
+        && !((ctx->keys_pending || ctx->keys_deferred) && access))
+    {
         *ctxp = ctx;
         return NGX_OK;
     }
 
     if (ctx) {
+        /* a request waiting for keys keeps its place in the wait */
+
+        ngx_memzero(&wait, sizeof(ngx_http_auth_jwt_keys_wait_t));
+
+        if (ctx->conf == ajlcf) {
+            wait = ctx->keys;
+        }
+
         ngx_memzero(ctx, sizeof(ngx_http_auth_jwt_ctx_t));
+        ctx->keys = wait;
 
     } else {
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_auth_jwt_ctx_t));
@@ -381,9 +426,61 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     }
 
     ctx->presented = 1;
+    keys = ajlcf->keys;
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_auth_jwt_module);
 
-    if (ngx_http_auth_jwt_verify(r, ajlcf, ctx, &token) != NGX_OK) {
+    if (ajlcf->sources.requests) {
+        rc = ngx_http_auth_jwt_keys_get(r, amcf->keys, &ajlcf->sources,
+                                        access ? &ctx->keys : NULL, &keys);
+
+        switch (rc) {
+
+        case NGX_ERROR:
+            return NGX_ERROR;
+
+        case NGX_AGAIN:
+            ctx->keys_pending = 1;
+            return NGX_OK;
+
+        case NGX_DECLINED:
+            ctx->keys_deferred = 1;
+            keys = NULL;
+            break;
+        }
+
+        if (keys == NULL) {
+            ctx->status = AJWT_KEYS_UNAVAILABLE;
+            ctx->reason = "no key could be fetched";
+            ctx->keys_deferred = !access;
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_http_auth_jwt_verify(r, ajlcf, ctx, keys, &token) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    /* a kid the keys lack: the issuer may have published a new key */
+
+    if (ctx->status == AJWT_INVALID_TOKEN && ajlcf->sources.requests
+        && ajwt_keyset_lacks_kid(keys, token.data, token.len))
+    {
+        if (!access) {
+            ctx->keys_deferred = 1;
+            return NGX_OK;
+        }
+
+        rc = ngx_http_auth_jwt_keys_refetch(r, amcf->keys, &ajlcf->sources,
+                                            &ctx->keys);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN) {
+            ctx->keys_pending = 1;
+            return NGX_OK;
+        }
     }
 
     ctx->verified = (ctx->status == AJWT_OK);
@@ -401,19 +498,26 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx,
-    ngx_str_t *token)
+    ajwt_keyset_t *keys, ngx_str_t *token)
 {
-    u_char     *scratch;
-    size_t      size;
-    time_t      now;
-    uint32_t    hash;
-    ngx_int_t   rc;
+    u_char                     *scratch;
+    size_t                      size;
+    time_t                      now;
+    uint32_t                    hash;
+    ngx_int_t                   rc;
+    ngx_http_auth_jwt_cache_t  *cache;
 
     now = ngx_time();
     hash = 0;
 
-    if (ajlcf->cache) {
-        rc = ngx_http_auth_jwt_cache_get(ajlcf->cache, ajlcf->keys, token,
+    /* keys fetched for one request only (auth_jwt_key_cache 0) are not
+     * worth a cache entry */
+
+    cache = (ajlcf->sources.requests && ajlcf->sources.period == 0)
+            ? NULL : ajlcf->cache;
+
+    if (cache) {
+        rc = ngx_http_auth_jwt_cache_get(cache, ajwt_keyset_id(keys), token,
                                          &hash, r->pool, &ctx->token);
 
         if (rc == NGX_ERROR) {
@@ -437,14 +541,14 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx->status = ajwt_verify(ajlcf->keys, token->data, token->len,
+    ctx->status = ajwt_verify(keys, token->data, token->len,
                               scratch, size, now, ajlcf->leeway,
                               &ctx->token, &ctx->reason);
 
     /* only tokens that verified are kept: a failure is never cached */
 
-    if (ctx->status == AJWT_OK && ajlcf->cache) {
-        ngx_http_auth_jwt_cache_put(ajlcf->cache, ajlcf->keys, token, hash,
+    if (ctx->status == AJWT_OK && cache) {
+        ngx_http_auth_jwt_cache_put(cache, ajwt_keyset_id(keys), token, hash,
                                     &ctx->token, r->connection->log);
     }
 
@@ -552,6 +656,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     switch (ctx->status) {
 
     case AJWT_SESSION_STORE_UNAVAILABLE:
+    case AJWT_KEYS_UNAVAILABLE:
         level = NGX_LOG_ERR;
         break;
 
@@ -627,6 +732,14 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
 
     h->value.len = p - h->value.data;
 
+#if (nginx_version >= 1023000)
+    /*
+     * nginx 1.23+ links the challenges; "satisfy any" clears them all by
+     * following the links, so ours joins the ones already there
+     */
+    h->next = r->headers_out.www_authenticate;
+#endif
+
     r->headers_out.www_authenticate = h;
 
     return NGX_HTTP_UNAUTHORIZED;
@@ -645,6 +758,7 @@ ngx_http_auth_jwt_http_status(ajwt_status_t status)
         return NGX_HTTP_FORBIDDEN;
 
     case AJWT_SESSION_STORE_UNAVAILABLE:
+    case AJWT_KEYS_UNAVAILABLE:
         return NGX_HTTP_SERVICE_UNAVAILABLE;
 
     default:
@@ -701,7 +815,7 @@ ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r,
     ajlcf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwt_module);
 
     if (ajlcf->realm) {
-        return ngx_http_auth_jwt_evaluate(r, ajlcf, ctxp);
+        return ngx_http_auth_jwt_evaluate(r, ajlcf, 0, ctxp);
     }
 
     *ctxp = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
@@ -780,11 +894,17 @@ static ngx_int_t
 ngx_http_auth_jwt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     size_t                    len;
+    ngx_int_t                 rc;
     ngx_buf_t                *b;
     ngx_uint_t                last;
     ngx_chain_t              *cl, out;
     const char               *name;
     ngx_http_auth_jwt_ctx_t  *ctx;
+
+    rc = ngx_http_auth_jwt_keys_body_filter(r, in);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
 
@@ -1050,6 +1170,7 @@ ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf)
      *
      *     conf->store = NULL;
      *     conf->cache = NULL;
+     *     conf->keys = NULL;
      */
 
     return conf;
@@ -1077,6 +1198,8 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->realm = NGX_CONF_UNSET_PTR;
     conf->session = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
+    conf->key_requests = NGX_CONF_UNSET_PTR;
+    conf->key_cache = NGX_CONF_UNSET;
     conf->require = NGX_CONF_UNSET_PTR;
     conf->cache = NGX_CONF_UNSET_PTR;
     conf->leeway = NGX_CONF_UNSET;
@@ -1109,7 +1232,13 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
+    ngx_conf_merge_ptr_value(conf->key_requests, prev->key_requests, NULL);
+    ngx_conf_merge_value(conf->key_cache, prev->key_cache, NGX_CONF_UNSET);
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
+
+    conf->sources.requests = conf->key_requests;
+    conf->sources.file = conf->keys;
+    conf->sources.period = conf->key_cache;
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
@@ -1136,10 +1265,11 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* never skip the signature check for want of a key */
 
-    if (conf->realm && conf->keys == NULL) {
+    if (conf->realm && conf->keys == NULL && conf->key_requests == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"auth_jwt\" is enabled but no "
-                           "\"auth_jwt_key_file\" is configured for it");
+                           "\"auth_jwt_key_file\" or "
+                           "\"auth_jwt_key_request\" is configured for it");
         return NGX_CONF_ERROR;
     }
 
@@ -1194,7 +1324,17 @@ ngx_http_auth_jwt_init_process(ngx_cycle_t *cycle)
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_auth_jwt_module);
 
-    if (amcf == NULL || amcf->store == NULL) {
+    if (amcf == NULL) {
+        return NGX_OK;
+    }
+
+    if (amcf->keys
+        && ngx_http_auth_jwt_keys_init_process(cycle, amcf->keys) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (amcf->store == NULL) {
         return NGX_OK;
     }
 
@@ -1212,6 +1352,10 @@ ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle)
 
     if (amcf && amcf->store) {
         ngx_http_auth_jwt_store_exit_process(amcf->store);
+    }
+
+    if (amcf && amcf->keys) {
+        ngx_http_auth_jwt_keys_exit_process(amcf->keys);
     }
 }
 
@@ -1367,6 +1511,81 @@ failed:
     ngx_close_file(fd);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_auth_jwt_main_conf_t     *amcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    /* kjdev/nginx-auth-jwt names the format; a JWKS is what is read */
+
+    if (cf->args->nelts == 3 && ngx_strcmp(value[2].data, "jwks") != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid format \"%V\": only \"jwks\" is "
+                           "supported", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len == 0
+        || (value[1].data[0] != '/' && value[1].data[0] != '$'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid uri \"%V\": the uri of a location is "
+                           "expected, as in \"/_jwks\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ajlcf->key_requests == NGX_CONF_UNSET_PTR) {
+        ajlcf->key_requests = ngx_array_create(cf->pool, 1,
+                                            sizeof(ngx_http_complex_value_t));
+        if (ajlcf->key_requests == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ajlcf->key_requests->nelts == NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "more than %d \"%V\" at one level",
+                           NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    cv = ngx_array_push(ajlcf->key_requests);
+    if (cv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the keys fetched live in one zone for the whole http block */
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
+
+    if (amcf->keys == NULL) {
+        amcf->keys = ngx_http_auth_jwt_keys_create(cf);
+        if (amcf->keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
 }
 
 

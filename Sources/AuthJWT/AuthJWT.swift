@@ -22,6 +22,7 @@ public func ajwt_status_name(_ status: ajwt_status_t) -> UnsafePointer<CChar>? {
     case AJWT_INVALID_SESSION: name = "INVALID_SESSION"
     case AJWT_FORBIDDEN: name = "FORBIDDEN"
     case AJWT_SESSION_STORE_UNAVAILABLE: name = "SESSION_STORE_UNAVAILABLE"
+    case AJWT_KEYS_UNAVAILABLE: name = "KEYS_UNAVAILABLE"
     default: name = "UNKNOWN"
     }
     return name.cString
@@ -60,8 +61,29 @@ public func ajwt_keyset_add(
 }
 
 @c @implementation
+public func ajwt_keyset_add_set(_ ks: OpaquePointer?, _ from: OpaquePointer?) {
+    guard let keySet = KeySet.borrowing(ks), let other = KeySet.borrowing(from), keySet !== other else {
+        return
+    }
+    keySet.add(contentsOf: other)
+}
+
+@c @implementation
 public func ajwt_keyset_count(_ ks: OpaquePointer?) -> Int {
     KeySet.borrowing(ks)?.count ?? 0
+}
+
+@c @implementation
+public func ajwt_keyset_id(_ ks: OpaquePointer?) -> UInt64 {
+    KeySet.borrowing(ks)?.id ?? 0
+}
+
+@c @implementation
+public func ajwt_keyset_lacks_kid(_ ks: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ token_len: Int) -> Int32 {
+    guard let keySet = KeySet.borrowing(ks), let token = UnsafeRawBufferPointer(cBytes: token, count: token_len) else {
+        return 0
+    }
+    return Verifier(keys: keySet).namesUnknownKeyID(token) ? 1 : 0
 }
 
 @c @implementation

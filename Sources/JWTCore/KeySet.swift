@@ -1,11 +1,22 @@
-/// The verification keys of a location: built from key files at configuration time, then only read.
+import Synchronization
+
+/// The verification keys of a location: built from key files at configuration time, or from a fetched JWKS,
+/// then only read.
 ///
-/// Reading (verification, `count`) is safe from any thread once configuration is over; `add(contentsOf:)` is
-/// for configuration time only.
+/// Reading (verification, `count`) is safe from any thread once the set is built; the `add` methods are for
+/// building it.
 public final class KeySet {
     private(set) var keys: [VerificationKey] = []
 
-    public init() {}
+    /// Unique among the sets this process creates: a cache of verified tokens binds its entries to it, so that
+    /// a set built anew (keys rotated) never inherits the verdicts of the one it replaces, even at its address.
+    public let id: UInt64
+
+    private static let lastID = Atomic<UInt64>(0)
+
+    public init() {
+        self.id = Self.lastID.add(1, ordering: .relaxed).newValue
+    }
 
     /// The number of keys in the set.
     public var count: Int {
@@ -24,6 +35,16 @@ public final class KeySet {
         let added = try KeyFile.keys(in: file)
         self.keys.append(contentsOf: added)
         return added.count
+    }
+
+    /// Adds every key of `other`, after the keys already here (keys are immutable and shared, not copied).
+    public func add(contentsOf other: KeySet) {
+        self.keys.append(contentsOf: other.keys)
+    }
+
+    /// Whether some key has the `kid` `name`.
+    func hasKey(named name: JSONName) -> Bool {
+        self.keys.contains { $0.hasKeyID(name) }
     }
 }
 

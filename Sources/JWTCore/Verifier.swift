@@ -19,7 +19,7 @@ public struct VerifiedToken {
 /// only read after.
 public struct Verifier {
     /// The longest token accepted (`AJWT_MAX_TOKEN_LEN`).
-    public static let maximumTokenLength = 65536
+    public static var maximumTokenLength: Int { ABILimits.maximumTokenLength }
 
     public let keys: KeySet
 
@@ -125,6 +125,46 @@ public struct Verifier {
             throw .payloadNotObject
         }
         try TimeClaims.check(claims, now: now, leeway: leeway)
+    }
+
+    /// Whether `token`'s header names a `kid` that no key in the set has: after a refusal, whether keys fetched
+    /// anew could verify it. A token whose header cannot be read is `false`.
+    public func namesUnknownKeyID(_ token: UnsafeRawBufferPointer) -> Bool {
+        guard token.count <= Self.maximumTokenLength, let segments = try? CompactSegments(token) else {
+            return false
+        }
+        let size = Self.scratchSize(forTokenLength: segments.header.count)
+        return withUnsafeTemporaryAllocation(byteCount: size, alignment: MemoryLayout<MemberName>.alignment) {
+            scratch in
+            guard let base = scratch.baseAddress else {
+                return false
+            }
+            let decoded = UnsafeMutableRawBufferPointer(rebasing: scratch[..<segments.header.count])
+            var decoder = SegmentDecoder(output: decoded)
+            let memberNameCount = MemberNameStack.capacity(forDocumentCount: segments.header.count)
+            let memberNames = UnsafeMutableBufferPointer(
+                start: (base + segments.header.count).alignedUp(for: MemberName.self)
+                    .bindMemory(to: MemberName.self, capacity: memberNameCount),
+                count: memberNameCount
+            )
+            var members = JOSEHeader.Members()
+            do {
+                let header = try decoder.decode(segments.header, orThrow: .headerNotBase64URL)
+                try Self.validateObject(
+                    header,
+                    memberNames: memberNames,
+                    visitor: &members,
+                    malformed: VerificationError.malformedHeader,
+                    notObject: .headerNotObject
+                )
+                guard let keyID = try JOSEHeader(members).keyID else {
+                    return false
+                }
+                return !self.keys.hasKey(named: keyID)
+            } catch {
+                return false
+            }
+        }
     }
 
     private func verifySignature(

@@ -26,10 +26,21 @@ extern "C" {
 #endif
 
 
-/* Maximum token length the core accepts; longer tokens are INVALID_TOKEN. */
+/*
+ * Limits: the Swift core reads these definitions (JWTCore's ABILimits), so
+ * they hold on both sides of the boundary.
+ */
+
+/*
+ * Longest token the core accepts; a longer one is AJWT_INVALID_TOKEN. The
+ * contract asks for at least 32 KiB.
+ */
 #define AJWT_MAX_TOKEN_LEN  65536
 
-/* Maximum nesting depth of JSON arrays and objects in a header or payload. */
+/*
+ * Deepest nesting of JSON arrays and objects (the outermost counting as 1)
+ * in a header, a payload or a session record.
+ */
 #define AJWT_MAX_JSON_DEPTH  32
 
 
@@ -44,7 +55,8 @@ typedef enum {
     AJWT_SESSION_IDLE_TIMEOUT,
     AJWT_INVALID_SESSION,
     AJWT_FORBIDDEN,
-    AJWT_SESSION_STORE_UNAVAILABLE
+    AJWT_SESSION_STORE_UNAVAILABLE,
+    AJWT_KEYS_UNAVAILABLE
 } ajwt_status_t;
 
 
@@ -106,8 +118,32 @@ ajwt_keyset_t *ajwt_keyset_create(void);
 int ajwt_keyset_add(ajwt_keyset_t *ks, const uint8_t *data, size_t len,
     char *err, size_t errlen);
 
+/*
+ * Adds every key of from to ks, after the keys already there: to combine
+ * key files with fetched keys. The keys are shared, not copied; from stays
+ * the caller's. Not thread-safe for ks.
+ */
+void ajwt_keyset_add_set(ajwt_keyset_t *ks, const ajwt_keyset_t *from);
+
 /* Number of keys in the set. Thread-safe. */
 size_t ajwt_keyset_count(const ajwt_keyset_t *ks);
+
+/*
+ * The set's identity: unique among the sets this process creates, never
+ * reused (unlike its address), so that a cache of verified tokens can bind
+ * its entries to the set that verified them. Thread-safe.
+ */
+uint64_t ajwt_keyset_id(const ajwt_keyset_t *ks);
+
+/*
+ * Returns 1 when the token's header names a "kid" that no key in ks has,
+ * else 0 (also for a token whose header cannot be read): after
+ * ajwt_verify() refused a token, tells a cache of fetched keys that the
+ * issuer may have published a key it does not hold yet. Reentrant and
+ * thread-safe.
+ */
+int ajwt_keyset_lacks_kid(const ajwt_keyset_t *ks, const uint8_t *token,
+    size_t token_len);
 
 /* Releases a set created by ajwt_keyset_create(). NULL is ignored. */
 void ajwt_keyset_free(ajwt_keyset_t *ks);
@@ -190,7 +226,10 @@ size_t ajwt_json_unescape(ajwt_str_t raw, uint8_t *out);
  */
 
 
-/* Longest record the store reads; a longer one is AJWT_INVALID_SESSION. */
+/*
+ * Longest record the store reads; a longer one is AJWT_INVALID_SESSION.
+ * The core reads this definition too.
+ */
 #define AJWT_MAX_SESSION_RECORD  65536
 
 
@@ -215,10 +254,14 @@ typedef struct {
  *   now - last_access_time > session_idle_timeout
  *                                             -> AJWT_SESSION_IDLE_TIMEOUT
  *   otherwise                                 -> AJWT_OK
- * On AJWT_OK, when now - last_access_time >= touch, writes into out
+ * On AJWT_OK, when a touch is due, writes into out
  * (out_len >= ajwt_session_update_size(record.len)) the record with
  * "last_access_time" set to now and every other byte kept, and sets
- * update->updated_len; otherwise updated_len is 0.
+ * update->updated_len; otherwise updated_len is 0. A touch is due when
+ * now - last_access_time >= touch, or >= session_idle_timeout / 2
+ * (rounded down) when the record has an idle check (>= 0) and that comes
+ * first: however long the interval, a session in use is touched before
+ * it can go idle.
  *
  * *reason is set to a static string explaining a rejection.
  * Reentrant and thread-safe.
