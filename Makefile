@@ -4,9 +4,9 @@
 #               the auth server (examples/auth-server), nginx with the module
 #               in front of a demo application; print a walkthrough
 #   make stop   stop the demo
-#   make test   build everything and run all the tests (Swift + nginx + the
-#               Debian package, which it installs and purges + 25 s of
-#               each fuzzer)
+#   make test   build everything and run all the tests (Swift + nginx, the
+#               packaged 1.22 and 1.26 from source + the Debian package,
+#               which it installs and purges + 25 s of each fuzzer)
 #   make bench  the benchmarks: the core (bench-core) and nginx under load
 #               (bench-nginx); they print figures, nothing asserts timings
 #   make growth a million mixed requests through one nginx worker; fails if
@@ -16,6 +16,8 @@
 #               (fuzz-smoke: a short run for CI; see Fuzz/README.md)
 #   make test-asan      the nginx suite on a module built with ASan + UBSan
 #   make test-valgrind  the nginx suite with nginx under valgrind memcheck
+#   make test-nginx-1.26 the nginx suite against nginx 1.26 built from
+#               source in build/nginx-1.26 (part of make test)
 #
 # The Swift core is built by SwiftPM; the nginx module by nginx's own build
 # system, configured from Debian's nginx-dev with the packaged nginx's exact
@@ -225,3 +227,104 @@ clean:
 	rm -rf debian/.debhelper debian/debhelper-build-stamp debian/files \
 	    debian/*.substvars debian/*.debhelper debian/*.debhelper.log \
 	    debian/libnginx-mod-http-auth-jwt
+
+###########################################################################
+# The nginx suite against a newer nginx, built from source.
+# Debian 12's packaged nginx stays the main target (make module, the .deb,
+# make run); this checks the module against Debian 13's nginx too.
+#
+#   make test-nginx-1.26   downloads (once) trixie's nginx_1.26.3.orig.tar.gz,
+#                          builds nginx and the module in build/nginx-1.26
+#                          and runs the whole nginx suite (prove -r
+#                          nginx-module/t) against them
+#
+# Another release: make test-nginx-1.28 UPSTREAM_NGINX=1.28.0
+# UPSTREAM_SUITE=<a suite that has it> (the target is named after
+# UPSTREAM_NGINX's series).
+#
+# The tarball comes through apt-get with a configuration of its own
+# (build/upstream-nginx/apt: a deb-src entry, package lists and cache, on
+# top of apt.conf.d, which may hold a proxy): the system's sources and
+# package lists are neither read nor written; its keyring checks the
+# Sources index's signature, and the tarball is checked against the
+# index's SHA-256. The archive serves the orig tarball but not the
+# security revision's .dsc (404), hence --tar-only. The download is kept
+# across runs (make clean removes it).
+#
+# nginx is configured as the Debian tree is: a conf_flags file in nginx-dev's
+# form, then configure_module above with NGINX_SRC pointing at the tree.
+# nginx-dev's build dependencies (libpcre2-dev, libssl-dev, zlib1g-dev) are
+# nginx's.
+
+UPSTREAM_NGINX ?= 1.26.3
+UPSTREAM_SUITE ?= trixie
+UPSTREAM_MIRROR ?= http://deb.debian.org/debian
+UPSTREAM_KEYRING ?= /usr/share/keyrings/debian-archive-keyring.gpg
+
+UP_SERIES  := $(basename $(UPSTREAM_NGINX))
+UP_DIR     := $(BUILD)/nginx-$(UP_SERIES)
+UP_SRC     := $(UP_DIR)/nginx-$(UPSTREAM_NGINX)
+UP_NGINX   := $(UP_DIR)/nginx/nginx
+UP_MODULE  := $(UP_DIR)/nginx/ngx_http_auth_jwt_module.so
+UP_CACHE   := $(BUILD)/upstream-nginx
+UP_APT     := $(UP_CACHE)/apt
+UP_TARBALL := $(UP_CACHE)/nginx_$(UPSTREAM_NGINX).orig.tar.gz
+UP_FLAGS   := --prefix=$(UP_DIR) --with-compat --with-threads --with-debug \
+              --with-http_ssl_module --with-pcre
+
+.PHONY: nginx-$(UP_SERIES) test-nginx-$(UP_SERIES)
+
+# The update hooks of the system's apt configuration are for its own lists.
+# Run as root, apt downloads as _apt, into a directory _apt can write.
+$(UP_TARBALL): | deps
+	rm -rf $(UP_APT) $(UP_CACHE)/tmp
+	mkdir -p $(UP_APT)/lists/partial $(UP_APT)/cache $(UP_CACHE)/tmp
+	[ "$$(id -u)" != 0 ] || chown _apt $(UP_CACHE)/tmp
+	echo "deb-src [signed-by=$(UPSTREAM_KEYRING)] $(UPSTREAM_MIRROR)" \
+	    "$(UPSTREAM_SUITE) main" >$(UP_APT)/sources.list
+	printf '%s\n' '#clear APT::Update::Pre-Invoke;' \
+	    '#clear APT::Update::Post-Invoke;' \
+	    '#clear APT::Update::Post-Invoke-Success;' \
+	    'Dir::Etc::SourceList "$(UP_APT)/sources.list";' \
+	    'Dir::Etc::SourceParts "/dev/null";' \
+	    'Dir::State::Lists "$(UP_APT)/lists";' \
+	    'Dir::Cache "$(UP_APT)/cache";' >$(UP_APT)/apt.conf
+	apt-get -c $(UP_APT)/apt.conf -qq update
+	set -- $$(apt-cache -c $(UP_APT)/apt.conf showsrc nginx | awk \
+	    -v f=$(notdir $(UP_TARBALL)) '/^Version:/ { v = $$2 } \
+	    /^[^ ]/ { s = ($$1 == "Checksums-Sha256:") } \
+	    s && $$3 == f { print v, $$1; exit }'); \
+	[ $$# = 2 ] || { echo "$(UPSTREAM_SUITE) has no $(notdir $(UP_TARBALL))"; \
+	    exit 1; }; \
+	cd $(UP_CACHE)/tmp && \
+	apt-get -c $(UP_APT)/apt.conf -qq source --download-only --tar-only \
+	    nginx=$$1 && \
+	echo "$$2  $(notdir $(UP_TARBALL))" | sha256sum --check --strict
+	mv $(UP_CACHE)/tmp/$(notdir $(UP_TARBALL)) $@
+	rm -rf $(UP_CACHE)/tmp
+
+$(UP_SRC)/conf_flags: $(UP_TARBALL) Makefile
+	rm -rf $(UP_SRC)
+	mkdir -p $(UP_DIR)
+	tar -xzf $(UP_TARBALL) -C $(UP_DIR)
+	echo 'NGX_CONF_FLAGS=( $(UP_FLAGS) )' >$@
+
+$(UP_DIR)/nginx/Makefile: NGINX_SRC := $(UP_SRC)
+$(UP_DIR)/nginx/Makefile: $(UP_SRC)/conf_flags nginx-module/config | deps
+	$(call configure_module,$(UP_DIR),$(SWIFT_OUT),\
+	    --with-cc-opt="$(CC_OPT)" --with-ld-opt="$(LD_OPT)")
+
+nginx-$(UP_SERIES): swift $(UP_DIR)/nginx/Makefile
+	@[ $(UP_MODULE) -nt $(SWIFT_OUT)/libAuthJWT.a ] || rm -f $(UP_MODULE)
+	$(MAKE) -s -f $(UP_DIR)/nginx/Makefile -C $(UP_SRC) binary modules
+	@$(UP_NGINX) -v
+	@echo "built $(UP_MODULE)"
+
+# Part of the README's test command, hence of CI: about 2 min 40 s from a
+# cold build/ on 2 cores (download 3 s, nginx and the module 1 min, the
+# suite 1.5 min), 1.5 min warm.
+test: test-nginx-$(UP_SERIES)
+
+test-nginx-$(UP_SERIES): nginx-$(UP_SERIES) auth-server
+	TEST_NGINX_BINARY=$(UP_NGINX) TEST_NGINX_MODULE=$(UP_MODULE) \
+	    JWTCTL=$(JWTCTL) TEST_AUTH_SERVER=$(AUTH_SERVER) prove -r nginx-module/t

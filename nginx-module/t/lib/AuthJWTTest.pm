@@ -17,9 +17,12 @@ package AuthJWTTest;
 #                       self-check only)
 #   TEST_NGINX_WRAPPER  a command prefix every nginx run goes through (split
 #                       on spaces): valgrind, or env LD_PRELOAD=<ASan runtime>
-#                       (nginx-module/t/run-checked sets it)
+#                       (nginx-module/t/checked/run sets it)
 #   TEST_NGINX_SLOWDOWN a factor (default 1) for every wait_for and for the
 #                       tests' time bounds (slow()), for nginx under valgrind
+#
+# start_nginx's env => { NAME => value } sets variables for that nginx only
+# (satisfy.t: MALLOC_PERTURB_, so that uninitialised memory is never zero).
 #
 # A test file: write keys (write_jwks, key_file), start_nginx(<<'EOF') with
 # the http{} contents, send requests (http_get, http_get_token,
@@ -349,17 +352,19 @@ sub port {
 # name; http_get uses 8080), %%TESTDIR%%, and %%KEY_<name>%% (a key's public
 # PEM path). Options: main => more main-context lines; load => the line that
 # loads the module, instead of load_module of TEST_NGINX_MODULE (the Debian
-# package's test includes the snippet the package enabled).
+# package's test includes the snippet the package enabled); workers => the
+# number of worker processes (default 1).
 sub _conf {
     my ($http, %o) = @_;
     my $main = $o{main} || '';
+    my $workers = $o{workers} || 1;
     my $load = $o{load}
         // ($ENV{TEST_NGINX_NO_MODULE} ? '' : "load_module $MODULE;");
     my $text = <<"EOF";
 $load
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes $workers;
 pid %%TESTDIR%%/nginx.pid;
 error_log %%TESTDIR%%/error.log info;
 $main
@@ -399,7 +404,8 @@ sub _prefix {
 }
 
 # Starts nginx on the configuration; dies (with the error log) when it does
-# not come up within 10 seconds.
+# not come up within 10 seconds. Options: those of _conf and _prefix,
+# wait_port, and env => { NAME => value } for nginx's environment.
 sub start_nginx {
     my ($http, %o) = @_;
     require_module();
@@ -412,6 +418,7 @@ sub start_nginx {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$TESTDIR/stderr.log";
         open STDERR, '>&', \*STDOUT;
+        @ENV{ keys %{ $o{env} } } = values %{ $o{env} } if $o{env};
         exec(@WRAPPER, $NGINX, '-p', $PREFIX, '-c', $conf,
             '-e', "$TESTDIR/error.log") or POSIX::_exit(127);
     }
