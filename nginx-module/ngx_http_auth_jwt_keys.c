@@ -480,10 +480,19 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
             return NGX_HTTP_AUTH_JWT_SOURCE_READY;
         }
 
-        /* with keys, the fetch runs in the background: nobody waits */
-
         if (*set == NULL) {
             return NGX_HTTP_AUTH_JWT_SOURCE_FETCHING;
+        }
+
+        /*
+         * With keys, the fetch runs in the background: nobody waits. But
+         * nginx reads the next request on this connection only once the
+         * subrequest is over: this one closes it, so the client's next
+         * request comes on another and does not wait either.
+         */
+
+        if (r->http_version < NGX_HTTP_VERSION_20) {
+            r->keepalive = 0;
         }
     }
 
