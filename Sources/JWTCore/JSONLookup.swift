@@ -82,6 +82,24 @@ public enum JSONLookup {
         }
         return finder.found
     }
+
+    /// The element at `index` (from 0) of the array whose JSON text is `array`, read up to that element.
+    static func element(at index: Int, in array: UnsafeRawBufferPointer, nesting: Int) throws(JSONError) -> JSONSpan? {
+        guard index >= 0, array.first == UInt8(ascii: "[") else {
+            return nil
+        }
+        var scanner = JSONScanner(array)
+        let contentNesting = try scanner.enterContainer(nesting: nesting)
+        var isFirst = true
+        var position = 0
+        while let element = try scanner.scanElement(isFirst: &isFirst, nesting: contentNesting) {
+            if position == index {
+                return element
+            }
+            position += 1
+        }
+        return nil
+    }
 }
 
 /// Looks for one member among an object's: the member of that exact name, or else, when ignoring case, the first

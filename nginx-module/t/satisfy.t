@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 
-# "satisfy any" with our challenge among others (issue 15, item 1). When
+# "satisfy any" with our challenge among others. When
 # another access module grants, nginx clears the challenges already set;
 # 1.23+ finds them by following WWW-Authenticate's h->next from
 # r->headers_out.www_authenticate, so a challenge pushed without h->next set

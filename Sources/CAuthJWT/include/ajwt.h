@@ -310,6 +310,148 @@ ajwt_status_t ajwt_ring_locate(const ajwt_ring_t *ring, ajwt_str_t key,
     size_t *server, const char **reason);
 
 
+/*
+ * Claim requirements: auth_jwt_require_claim and auth_jwt_require_header,
+ * with kjdev/nginx-auth-jwt's names, operators and comparison rules, and
+ * NGINX Plus's form of array claims for variables.
+ */
+
+
+/*
+ * Bounds of a requirement, so that a check costs little whatever the token
+ * or the variable holds (the core reads these definitions too):
+ *   - an expected value longer than AJWT_MAX_REQUIRE_VALUE_LEN bytes (as
+ *     kjdev's NGX_AUTH_JWT_MAX_EXPECTED_SIZE) cannot be checked;
+ *   - neither can a claim value or an expected value holding an array or
+ *     object, at any depth, of more than AJWT_MAX_REQUIRE_ELEMENTS elements
+ *     or members (as kjdev's NGX_AUTH_JWT_MAX_ARRAY_SIZE).
+ */
+#define AJWT_MAX_REQUIRE_VALUE_LEN  4096
+#define AJWT_MAX_REQUIRE_ELEMENTS   1024
+
+
+/* A claim or header name as auth_jwt_require_claim takes it (kjdev's syntax). */
+typedef struct ajwt_path_s  ajwt_path_t;
+
+/*
+ * Parses a name: text that starts with "." or "[" is a JQ-like path
+ * (.a.b, ."dotted.key", [0], .a[1][2]); any other text is one member name,
+ * taken as it is. Returns NULL with a NUL-terminated reason in err for an
+ * invalid path (empty, unterminated quote, bad index, too deep: at most
+ * AJWT_MAX_JSON_DEPTH steps). Configuration time; release with
+ * ajwt_path_free(). The path does not keep text.
+ *
+ * The grammar, as kjdev's:
+ *   path   = step+
+ *   step   = "." key | "." '"' quoted '"' | "[" index "]"
+ *   key    = [A-Za-z_][A-Za-z0-9_-]*
+ *   quoted = one or more bytes other than '"' (no escapes)
+ *   index  = "0" | [1-9][0-9]*
+ * Nothing else (no spaces, no "[*]", no negative index).
+ */
+ajwt_path_t *ajwt_path_parse(const uint8_t *text, size_t len, char *err,
+    size_t errlen);
+
+/* Releases a path. NULL is ignored. */
+void ajwt_path_free(ajwt_path_t *path);
+
+/*
+ * As ajwt_json_get(), for a parsed path (exact member names). An index
+ * takes an element of an array; past the end, or into a value of another
+ * kind, the value is AJWT_JSON_ABSENT. Reentrant and thread-safe; path is
+ * only read.
+ */
+ajwt_json_type_t ajwt_path_get(ajwt_str_t json, const ajwt_path_t *path,
+    ajwt_str_t *raw);
+
+typedef enum {
+    AJWT_OP_EQ = 0,
+    AJWT_OP_GT,
+    AJWT_OP_GE,
+    AJWT_OP_LT,
+    AJWT_OP_LE,
+    AJWT_OP_IN,
+    AJWT_OP_ANY,
+    AJWT_OP_MATCH
+} ajwt_op_t;
+
+/*
+ * Parses an operator: eq gt ge lt le in any match, each also with a "!"
+ * prefix (negation), and the aliases ne (!eq), nin (!in), intersect (any),
+ * nintersect (!any). Returns 0 with *op and *negate set, -1 if unknown.
+ * A negated alias negates twice, as in kjdev: "!ne" is eq. Names are
+ * case-sensitive.
+ */
+int ajwt_op_parse(ajwt_str_t text, ajwt_op_t *op, int *negate);
+
+#define AJWT_REQUIRE_HOLDS     1
+#define AJWT_REQUIRE_FAILS     0
+#define AJWT_REQUIRE_INVALID  -1
+
+/*
+ * Checks a requirement on json (a header or payload ajwt_verify() accepted):
+ * the value at path against expected, which is JSON text when expected_json
+ * is non-zero, else a plain string (compared as a JSON string with those
+ * bytes). Any op but AJWT_OP_MATCH (the caller runs regular expressions,
+ * through nginx's PCRE). Returns AJWT_REQUIRE_HOLDS or _FAILS (after
+ * negation), or AJWT_REQUIRE_INVALID, which negation never turns into a
+ * pass: the claim is absent, types cannot be compared (a number against a
+ * string with gt, in against a non-array non-object, ...), or expected is
+ * not valid JSON (or too large/deep). Reentrant; allocates nothing per
+ * call if possible.
+ *
+ * The rules (kjdev's "Comparison Rules", made exact):
+ *   eq   JSON equality, for values of any kinds (different kinds are never
+ *        equal, so ne holds). Numbers: both integers (no fraction, no
+ *        exponent) or both reals, and equal decimal values, compared
+ *        exactly, never as doubles: 1.0 equals 1e0, -0 equals 0, but the
+ *        integer 1 never equals the real 1.0. Strings: the same bytes after
+ *        unescaping. Arrays: as many elements, pairwise equal in order.
+ *        Objects: the same member names, equal values, in any order.
+ *        true, false and null each equal only themselves (a claim that is
+ *        null is present: "eq json=null" holds, any gt is INVALID).
+ *   gt ge lt le
+ *        both numbers, compared by exact value (an integer against a real
+ *        too: 2.5 gt 2 holds, 1.0 ge 1 holds); anything else, strings
+ *        included, is INVALID.
+ *   in   expected an array: the value equals one element. Expected an
+ *        object: the value, a string, names one of its members (a value
+ *        that is not a string is INVALID). Anything else is INVALID.
+ *   any  expected an array (else INVALID): the value, when an array, shares
+ *        an element with it; any other value equals one of its elements.
+ *        An empty array on either side fails.
+ * A plain string (expected_json zero) is a JSON string: eq holds for a
+ * string claim of those bytes; gt ge lt le in any against it are INVALID.
+ * INVALID too: an empty expected (an unset variable, as kjdev refuses it),
+ * one longer than AJWT_MAX_REQUIRE_VALUE_LEN, not UTF-8 (plain) or not one
+ * strict JSON text (duplicate names, invalid UTF-8, deeper than
+ * AJWT_MAX_JSON_DEPTH); an array or object of more than
+ * AJWT_MAX_REQUIRE_ELEMENTS entries in the claim or expected; a number
+ * whose exponent has more than 9 digits; an unknown op, AJWT_OP_MATCH, a
+ * NULL path or json.
+ *
+ * For AJWT_OP_MATCH the caller reads the value with ajwt_path_get() (a
+ * value that is not a string cannot match: INVALID, as kjdev has it),
+ * decodes it with ajwt_json_unescape(), and runs the pattern.
+ */
+int ajwt_require_check(ajwt_str_t json, const ajwt_path_t *path,
+    ajwt_op_t op, int negate, ajwt_str_t expected, int expected_json);
+
+/*
+ * NGINX Plus's form of an array claim for variables: writes the elements of
+ * the JSON array raw (as ajwt_json_get() returned it) separated by commas,
+ * strings unescaped, numbers and booleans as their text, into out (which
+ * must hold raw.len bytes: the result is never longer), and returns the
+ * length. Returns (size_t) -1 when an element is an object or an array
+ * (the caller then keeps the JSON text). Reentrant.
+ *
+ * No spaces are added; null is written "null" (as kjdev gives it); an
+ * empty array gives 0. A comma inside a string element is written as it
+ * is, as Plus does. raw that is not one JSON array also gives (size_t) -1.
+ */
+size_t ajwt_json_join(ajwt_str_t raw, uint8_t *out);
+
+
 #ifdef __cplusplus
 }
 #endif
