@@ -156,6 +156,8 @@ static const char *ngx_http_auth_jwt_keys_check(ngx_http_request_t *sr,
     ngx_http_auth_jwt_fetch_t *fetch, ngx_int_t rc, ajwt_keyset_t **set,
     char *err, size_t errlen);
 static time_t ngx_http_auth_jwt_keys_max_age(ngx_http_request_t *sr);
+static ngx_table_elt_t *ngx_http_auth_jwt_keys_header(ngx_http_request_t *sr,
+    char *name);
 static ngx_int_t ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
     ngx_http_auth_jwt_fetch_t *fetch, ajwt_keyset_t *set, time_t period,
     ngx_msec_t *next, uint64_t *generation);
@@ -1053,8 +1055,6 @@ ngx_http_auth_jwt_keys_check(ngx_http_request_t *sr,
     ngx_http_auth_jwt_fetch_t *fetch, ngx_int_t rc, ajwt_keyset_t **set,
     char *err, size_t errlen)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     *set = NULL;
@@ -1074,31 +1074,14 @@ ngx_http_auth_jwt_keys_check(ngx_http_request_t *sr,
 
     /* never decompressed: a compressed JWKS is refused */
 
-    part = &sr->headers_out.headers.part;
-    h = part->elts;
+    h = ngx_http_auth_jwt_keys_header(sr, "Content-Encoding");
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash
-            && h[i].key.len == sizeof("Content-Encoding") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
-                               h[i].key.len) == 0
-            && !(h[i].value.len == sizeof("identity") - 1
-                 && ngx_strncasecmp(h[i].value.data, (u_char *) "identity",
-                                    h[i].value.len) == 0))
-        {
-            return "the JWKS is compressed (Content-Encoding)";
-        }
+    if (h
+        && !(h->value.len == sizeof("identity") - 1
+             && ngx_strncasecmp(h->value.data, (u_char *) "identity",
+                                h->value.len) == 0))
+    {
+        return "the JWKS is compressed (Content-Encoding)";
     }
 
     if (fetch->len == 0) {
@@ -1124,10 +1107,47 @@ ngx_http_auth_jwt_keys_max_age(ngx_http_request_t *sr)
 {
     u_char           *p, *last;
     time_t            age;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_auth_jwt_keys_header(sr, "Cache-Control");
+    if (h == NULL) {
+        return NGX_HTTP_AUTH_JWT_KEY_PERIOD;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    p = ngx_strlcasestrn(p, last, (u_char *) "max-age=",
+                         sizeof("max-age=") - 1 - 1);
+    if (p == NULL) {
+        return NGX_HTTP_AUTH_JWT_KEY_PERIOD;
+    }
+
+    p += sizeof("max-age=") - 1;
+    age = 0;
+
+    while (p < last && *p >= '0' && *p <= '9'
+           && age <= NGX_HTTP_AUTH_JWT_MAX_PERIOD)
+    {
+        age = age * 10 + (*p++ - '0');
+    }
+
+    return ngx_max(NGX_HTTP_AUTH_JWT_MIN_PERIOD,
+                   ngx_min(age, NGX_HTTP_AUTH_JWT_MAX_PERIOD));
+}
+
+
+/* the first response header named name (as the proxy module passed it) */
+
+static ngx_table_elt_t *
+ngx_http_auth_jwt_keys_header(ngx_http_request_t *sr, char *name)
+{
+    size_t            len;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
+    len = ngx_strlen(name);
     part = &sr->headers_out.headers.part;
     h = part->elts;
 
@@ -1135,7 +1155,7 @@ ngx_http_auth_jwt_keys_max_age(ngx_http_request_t *sr)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return NULL;
             }
 
             part = part->next;
@@ -1143,37 +1163,12 @@ ngx_http_auth_jwt_keys_max_age(ngx_http_request_t *sr)
             i = 0;
         }
 
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof("Cache-Control") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
-                               h[i].key.len) != 0)
+        if (h[i].hash && h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
         {
-            continue;
+            return &h[i];
         }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
-
-        p = ngx_strlcasestrn(p, last, (u_char *) "max-age=",
-                             sizeof("max-age=") - 1 - 1);
-        if (p == NULL) {
-            continue;
-        }
-
-        p += sizeof("max-age=") - 1;
-        age = 0;
-
-        while (p < last && *p >= '0' && *p <= '9'
-               && age <= NGX_HTTP_AUTH_JWT_MAX_PERIOD)
-        {
-            age = age * 10 + (*p++ - '0');
-        }
-
-        return ngx_max(NGX_HTTP_AUTH_JWT_MIN_PERIOD,
-                       ngx_min(age, NGX_HTTP_AUTH_JWT_MAX_PERIOD));
     }
-
-    return NGX_HTTP_AUTH_JWT_KEY_PERIOD;
 }
 
 
