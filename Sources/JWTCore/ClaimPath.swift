@@ -1,0 +1,218 @@
+/// A claim or header name as `auth_jwt_require_claim` takes it, in kjdev/nginx-auth-jwt's syntax.
+///
+/// Text that starts with `.` or `[` is a JQ-like path:
+///
+///     path    = step+
+///     step    = "." key | "." quoted | "[" index "]"
+///     key     = [A-Za-z_] [A-Za-z0-9_-]*
+///     quoted  = '"' (any byte but '"')+ '"'     (no escapes: the bytes are the name)
+///     index   = "0" | [1-9] [0-9]*
+///
+/// so `.realm_access.roles`, `."dotted.key"`, `.roles[0]` and `.matrix[0][1]`. Any other text is one member name,
+/// taken as it is (`realm_access.roles` is the member of that name, as kjdev reads it without
+/// `auth_jwt_allow_nested`).
+///
+/// Built at configuration time and immutable: requests only read it.
+public final class ClaimPath: Sendable {
+    /// One step from a value to a value inside it.
+    enum Step: Hashable {
+        /// The member whose decoded name is these bytes of `names`.
+        case member(Range<Int>)
+        /// The element at this position (from 0) of an array.
+        case index(Int)
+    }
+
+    /// The most steps a path may take: one per level of nesting a document may have (`AJWT_MAX_JSON_DEPTH`).
+    public static var maximumSteps: Int { ABILimits.maximumJSONDepth }
+
+    /// The member names of every step, one after the other: one buffer per path, not one per step.
+    let names: [UInt8]
+    let steps: [Step]
+
+    /// Parses `text`, copying what it needs from it.
+    public init(parsing text: UnsafeRawBufferPointer) throws(ClaimPathError) {
+        guard let first = text.first else {
+            throw .empty
+        }
+        guard first == UInt8(ascii: ".") || first == UInt8(ascii: "[") else {
+            self.names = Array(text)
+            self.steps = [.member(0..<text.count)]
+            return
+        }
+        var parser = Parser(text)
+        try parser.parse()
+        self.names = parser.names
+        self.steps = parser.steps
+    }
+}
+
+/// Why a claim path was refused; the description is for `nginx -t`.
+public enum ClaimPathError: Error, Hashable, CustomStringConvertible {
+    case empty
+    /// A `.` not followed by a key or a quoted key.
+    case missingKey
+    case unterminatedQuote
+    case emptyQuotedKey
+    /// `[` not followed by digits (without a leading zero) and `]`, or a number too large.
+    case invalidIndex
+    /// A byte where a step must start.
+    case unexpectedCharacter
+    case tooManySteps
+
+    public var description: String {
+        switch self {
+        case .empty: return "empty claim name"
+        case .missingKey: return "invalid path: \".\" must be followed by a key or a quoted key"
+        case .unterminatedQuote: return "invalid path: unterminated quoted key"
+        case .emptyQuotedKey: return "invalid path: empty quoted key"
+        case .invalidIndex: return "invalid path: an index must be \"[\" digits \"]\" without a leading zero"
+        case .unexpectedCharacter: return "invalid path: each step must start with \".\" or \"[\""
+        case .tooManySteps: return "invalid path: more than \(ClaimPath.maximumSteps) steps"
+        }
+    }
+}
+
+extension ClaimPath {
+    /// Reads a JQ-like path into steps.
+    private struct Parser {
+        let text: UnsafeRawBufferPointer
+        var position = 0
+        var names: [UInt8] = []
+        var steps: [Step] = []
+
+        init(_ text: UnsafeRawBufferPointer) {
+            self.text = text
+        }
+
+        mutating func parse() throws(ClaimPathError) {
+            while let byte = self.peek() {
+                guard self.steps.count < ClaimPath.maximumSteps else {
+                    throw .tooManySteps
+                }
+                self.position += 1
+                switch byte {
+                case UInt8(ascii: "."):
+                    try self.parseKey()
+                case UInt8(ascii: "["):
+                    try self.parseIndex()
+                default:
+                    throw .unexpectedCharacter
+                }
+            }
+        }
+
+        /// After a `.`: a key or a quoted key.
+        private mutating func parseKey() throws(ClaimPathError) {
+            guard let first = self.peek() else {
+                throw .missingKey
+            }
+            let start: Int
+            let end: Int
+            if first == UInt8(ascii: "\"") {
+                start = self.position + 1
+                guard let close = self.text[start...].firstIndex(of: UInt8(ascii: "\"")) else {
+                    throw .unterminatedQuote
+                }
+                guard close > start else {
+                    throw .emptyQuotedKey
+                }
+                end = close
+                self.position = close + 1
+            } else {
+                guard Self.isKeyStart(first) else {
+                    throw .missingKey
+                }
+                start = self.position
+                self.position += 1
+                while let byte = self.peek(), Self.isKeyStart(byte) || Self.isDigit(byte) || byte == UInt8(ascii: "-") {
+                    self.position += 1
+                }
+                end = self.position
+            }
+            let nameStart = self.names.count
+            self.names.append(contentsOf: self.text[start..<end])
+            self.steps.append(.member(nameStart..<self.names.count))
+        }
+
+        /// After a `[`: digits and `]`.
+        private mutating func parseIndex() throws(ClaimPathError) {
+            let start = self.position
+            var index = 0
+            while let byte = self.peek(), Self.isDigit(byte) {
+                let (shifted, overflow) = index.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = shifted.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+                guard !overflow, !carry else {
+                    throw .invalidIndex
+                }
+                index = sum
+                self.position += 1
+            }
+            let digits = self.position - start
+            guard digits > 0, digits == 1 || self.text[start] != UInt8(ascii: "0"),
+                self.peek() == UInt8(ascii: "]")
+            else {
+                throw .invalidIndex
+            }
+            self.position += 1
+            self.steps.append(.index(index))
+        }
+
+        private func peek() -> UInt8? {
+            self.position < self.text.count ? self.text[self.position] : nil
+        }
+
+        private static func isKeyStart(_ byte: UInt8) -> Bool {
+            ASCII.lowercased(byte) &- UInt8(ascii: "a") < 26 || byte == UInt8(ascii: "_")
+        }
+
+        private static func isDigit(_ byte: UInt8) -> Bool {
+            byte &- UInt8(ascii: "0") < 10
+        }
+    }
+}
+
+extension JSONLookup {
+    /// Finds the value at `path` in `document`, a JSON text that verification accepted, as
+    /// `value(at:in:ignoringCase:)` does: member names match exactly (after unescaping), an index takes an array's
+    /// element (an index past the end, or a step into a value of the wrong kind, finds nothing).
+    ///
+    /// - Returns: the value's kind and bytes inside `document` (for a string, its escaped contents without the
+    ///   quotes), or `nil` if there is no such value.
+    public static func value(
+        at path: ClaimPath,
+        in document: UnsafeRawBufferPointer
+    ) -> (kind: JSONKind, bytes: UnsafeRawBufferPointer)? {
+        path.names.withUnsafeBytes { names in
+            do {
+                var value = JSONSpan(kind: .object, bytes: document)
+                for (nesting, step) in path.steps.enumerated() {
+                    let next: JSONSpan?
+                    switch step {
+                    case .member(let range):
+                        guard value.kind == .object else {
+                            return nil
+                        }
+                        next = try self.member(
+                            named: UnsafeRawBufferPointer(rebasing: names[range]),
+                            in: value.bytes,
+                            nesting: nesting,
+                            ignoringCase: false
+                        )
+                    case .index(let index):
+                        guard value.kind == .array else {
+                            return nil
+                        }
+                        next = try self.element(at: index, in: value.bytes, nesting: nesting)
+                    }
+                    guard let next else {
+                        return nil
+                    }
+                    value = next
+                }
+                return (value.kind, value.bytes)
+            } catch {
+                return nil
+            }
+        }
+    }
+}
