@@ -15,6 +15,7 @@
 #include <ajwt.h>
 
 #include "ngx_http_auth_jwt_cache.h"
+#include "ngx_http_auth_jwt_claims.h"
 #include "ngx_http_auth_jwt_keys.h"
 #include "ngx_http_auth_jwt_session.h"
 
@@ -22,6 +23,7 @@
 #define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE     (1024 * 1024)
 #define NGX_HTTP_AUTH_JWT_CLAIMS        0
 #define NGX_HTTP_AUTH_JWT_HEADER        1
+#define NGX_HTTP_AUTH_JWT_REFUSED       2
 
 
 typedef struct {
@@ -44,6 +46,7 @@ typedef struct {
     ngx_array_t                 *key_requests;
     time_t                       key_cache;
     ngx_http_auth_jwt_key_sources_t  sources; /* merged; requests NULL: none */
+    ngx_http_auth_jwt_policy_t   policy;
     ngx_array_t                 *require;    /* ngx_http_auth_jwt_require_t */
     ngx_http_auth_jwt_cache_t   *cache;      /* NULL: auth_jwt_cache off */
     time_t                       leeway;
@@ -67,6 +70,7 @@ typedef struct {
                                                        decides again */
     unsigned                       presented:1;
     unsigned                       verified:1;
+    unsigned                       refused:1;  /* verified, then refused */
     unsigned                       rejected:1;
     unsigned                       json_body:1;
 } ngx_http_auth_jwt_ctx_t;
@@ -111,6 +115,8 @@ static ngx_int_t ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, ngx_uint_t part, ajwt_str_t *names,
     ngx_uint_t nnames, ngx_uint_t ignore_case);
+static ngx_int_t ngx_http_auth_jwt_join(ngx_http_request_t *r,
+    ajwt_str_t raw, u_char **p, size_t *len);
 static ngx_int_t ngx_http_auth_jwt_payload_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_auth_jwt_status_variable(ngx_http_request_t *r,
@@ -198,6 +204,38 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("auth_jwt_require_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE3|NGX_CONF_TAKE4,
+      ngx_http_auth_jwt_require_claim,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.claims),
+      NULL },
+
+    { ngx_string("auth_jwt_require_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE3|NGX_CONF_TAKE4,
+      ngx_http_auth_jwt_require_claim,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.headers),
+      NULL },
+
+    { ngx_string("auth_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_1MORE,
+      ngx_http_auth_jwt_accepted,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.issuer),
+      "iss" },                                /* the claim */
+
+    { ngx_string("auth_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_1MORE,
+      ngx_http_auth_jwt_accepted,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.audience),
+      "aud" },
+
     { ngx_string("auth_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_auth_jwt_cache,
@@ -278,6 +316,10 @@ static ngx_http_variable_t  ngx_http_auth_jwt_vars[] = {
       ngx_http_auth_jwt_prefix_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
+    { ngx_string("jwt_refused_claim_"), NULL,
+      ngx_http_auth_jwt_prefix_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
     { ngx_string("jwt_payload"), NULL,
       ngx_http_auth_jwt_payload_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -317,12 +359,21 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
 
     if (ctx->status == AJWT_OK && !ctx->session.done) {
 
+        if (ngx_http_auth_jwt_policy_check(r, &ajlcf->policy, &ctx->token,
+                                           &ctx->status, &ctx->reason)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->status == AJWT_OK && !ctx->session.done) {
+
         if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
             return NGX_ERROR;
         }
 
         if (status != AJWT_OK) {
-            /* claims stay readable (for logging) though a requirement failed */
             ctx->status = status;
             ctx->reason = "auth_jwt_require failed";
 
@@ -648,6 +699,15 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     status = ngx_http_auth_jwt_http_status(ctx->status);
 
     /*
+     * No claim of a refused token may reach an upstream ("satisfy any",
+     * an error_page that proxies): only $jwt_refused_claim_* shows them,
+     * for the access log.
+     */
+
+    ctx->refused = ctx->verified;
+    ctx->verified = 0;
+
+    /*
      * Reasons are static strings from the core: never token bytes or keys.
      * Client mistakes are logged at info; a store failure, or a record the
      * auth server wrote wrong, at error, the latter with its key.
@@ -971,6 +1031,13 @@ ngx_http_auth_jwt_prefix_variable(ngx_http_request_t *r,
         part = NGX_HTTP_AUTH_JWT_CLAIMS;
         prefix = sizeof("jwt_claim_") - 1;
 
+    } else if (ngx_strncmp(name->data, "jwt_refused_claim_",
+                           sizeof("jwt_refused_claim_") - 1)
+               == 0)
+    {
+        part = NGX_HTTP_AUTH_JWT_REFUSED;
+        prefix = sizeof("jwt_refused_claim_") - 1;
+
     } else {
         part = NGX_HTTP_AUTH_JWT_HEADER;
         prefix = sizeof("jwt_header_") - 1;
@@ -1008,7 +1075,10 @@ ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ctx == NULL || !ctx->verified) {
+    if (ctx == NULL
+        || !((part == NGX_HTTP_AUTH_JWT_REFUSED) ? ctx->refused
+                                                 : ctx->verified))
+    {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1041,13 +1111,52 @@ ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
         len = ajwt_json_unescape(raw, p);
         break;
 
+    case AJWT_JSON_ARRAY:
+        if (ngx_http_auth_jwt_join(r, raw, &p, &len) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        break;
+
     default:
-        /* numbers and booleans as text, arrays and objects as JSON */
+        /* numbers and booleans as text, objects as JSON */
         p = (u_char *) raw.data;
         len = raw.len;
     }
 
     return ngx_http_auth_jwt_set_value(r, v, p, len);
+}
+
+
+/*
+ * An array of scalars as NGINX Plus gives it, its elements separated by
+ * commas; an array holding arrays or objects stays JSON text.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_join(ngx_http_request_t *r, ajwt_str_t raw, u_char **p,
+    size_t *len)
+{
+    u_char  *out;
+    size_t   n;
+
+    out = ngx_pnalloc(r->pool, raw.len);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ajwt_json_join(raw, out);
+
+    if (n == (size_t) -1) {
+        *p = (u_char *) raw.data;
+        *len = raw.len;
+        return NGX_OK;
+    }
+
+    *p = out;
+    *len = n;
+
+    return NGX_OK;
 }
 
 
@@ -1202,6 +1311,8 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->key_cache = NGX_CONF_UNSET;
     conf->require = NGX_CONF_UNSET_PTR;
     conf->cache = NGX_CONF_UNSET_PTR;
+
+    ngx_http_auth_jwt_policy_init(&conf->policy);
     conf->leeway = NGX_CONF_UNSET;
 
     return conf;
@@ -1235,6 +1346,7 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->key_requests, prev->key_requests, NULL);
     ngx_conf_merge_value(conf->key_cache, prev->key_cache, NGX_CONF_UNSET);
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
+    ngx_http_auth_jwt_policy_merge(cf, &prev->policy, &conf->policy);
 
     conf->sources.requests = conf->key_requests;
     conf->sources.file = conf->keys;

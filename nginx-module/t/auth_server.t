@@ -168,7 +168,7 @@ start_nginx(<<'EOF');
         listen 127.0.0.1:%%PORT_app%%;
         default_type application/json;
         location / {
-            return 200 '{"user":"$http_x_user","roles":$http_x_roles}';
+            return 200 '{"user":"$http_x_user","roles":"$http_x_roles"}';
         }
     }
 EOF
@@ -260,7 +260,7 @@ ok($meta && $meta->{ttl} > 86000 && $meta->{ttl} <= 86401,
 
 $res = api($token, 'laptop-1');
 is($res->{status}, 200, 'API with the token: 200') or diag($res->{body});
-is_deeply(decoded($res->{body}), { user => 'alice', roles => ['dev', 'admin'] },
+is_deeply(decoded($res->{body}), { user => 'alice', roles => 'dev,admin' },
     'API: nginx forwarded the user and roles from the token');
 
 refused(api($token, 'stolen'), 401, 'FINGERPRINT_MISMATCH',

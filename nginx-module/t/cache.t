@@ -43,6 +43,7 @@ start_nginx(<<'EOF', main => 'error_log %%TESTDIR%%/debug.log debug;');
 
         location /claims {
             add_header X-Sub $jwt_claim_sub always;
+            add_header X-Refused-Sub $jwt_refused_claim_sub always;
             add_header X-Name $jwt_claim_name always;
             add_header X-Kid $jwt_header_kid always;
             add_header X-Payload $jwt_payload always;
@@ -170,7 +171,8 @@ for my $round (0, 1) {
     ($res, $hit) = get('/claims', $user);
     is_rejected($res, 403, 'FORBIDDEN', "auth_jwt_require fails, $what");
     is($hit, $round, "user: $what");
-    is($res->{headers}{'x-sub'}, 'bob', "claims of a refused token, $what");
+    is($res->{headers}{'x-sub'}, undef, "no claim of a refused token, $what");
+    is($res->{headers}{'x-refused-sub'}, 'bob', "\$jwt_refused_claim_sub, $what");
 }
 
 # The size bound: /two keeps two tokens, the least recently used goes.

@@ -22,6 +22,8 @@ my @VARS = (
     tidlower => '$jwt_claim_tokenid', num => '$jwt_claim_num',
     ratio => '$jwt_claim_ratio',    yes => '$jwt_claim_admin',
     no => '$jwt_claim_off',         groups => '$jwt_claim_groups',
+    mixed => '$jwt_claim_mixed',    nested => '$jwt_claim_nested',
+    empty => '$jwt_claim_none',
     obj => '$jwt_claim_realm_access', missing => '$jwt_claim_nope',
     null => '$jwt_claim_nul',       alg => '$jwt_header_alg',
     kid => '$jwt_header_kid',       typ => '$jwt_typ',
@@ -92,6 +94,8 @@ my %claims = (
     sub => 'alice', tokenId => 'tid-123', num => 42, ratio => 1.5,
     admin => JSON::PP::true, off => JSON::PP::false,
     groups => [ 'a', 'b' ], realm_access => { role => 'admin' },
+    mixed => [ 'x,y', 7, JSON::PP::true, "q\"t" ], nested => [ 'a', { b => 1 } ],
+    none => [],
     nul => undef, a => { b => { c => 'deep-value' } }, 'x.y' => 'dotted',
     exp => $now + 300,
 );
@@ -109,7 +113,10 @@ is($v->{num}, '42', '$jwt_claim_num: number as text');
 is($v->{ratio}, '1.5', '$jwt_claim_ratio: fraction as text');
 is($v->{yes}, 'true', '$jwt_claim_admin: true as text');
 is($v->{no}, 'false', '$jwt_claim_off: false as text');
-is($v->{groups}, '["a","b"]', '$jwt_claim_groups: array as JSON');
+is($v->{groups}, 'a,b', '$jwt_claim_groups: array as its elements, comma-separated (Plus)');
+is($v->{mixed}, 'x,y,7,true,q"t', 'array of scalars: strings unescaped, numbers and booleans as text');
+is($v->{nested}, '["a",{"b":1}]', 'array holding an object: JSON text');
+is($v->{empty}, '', 'empty array: empty');
 is($v->{obj}, '{"role":"admin"}', '$jwt_claim_realm_access: object as JSON');
 is($v->{missing}, '', 'absent claim: empty');
 is($v->{null}, '', 'null claim: empty');

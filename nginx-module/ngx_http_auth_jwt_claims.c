@@ -1,0 +1,649 @@
+
+/*
+ * Copyright (C) The nginx-auth-jwt authors
+ *
+ * The claim policy: the checks after the signature. Every check is a
+ * requirement (a path, an operator, an expected value); auth_jwt_issuer
+ * and auth_jwt_audience are requirements on "iss" (in) and "aud" (any)
+ * with the accepted values as a JSON array.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_auth_jwt_claims.h"
+
+
+/* PCRE's budget per match: a pattern that backtracks past it fails */
+#define NGX_HTTP_AUTH_JWT_MATCH_LIMIT    10000
+#define NGX_HTTP_AUTH_JWT_DEPTH_LIMIT    1000
+
+/* the longest pattern compiled per request (from a variable) */
+#define NGX_HTTP_AUTH_JWT_MAX_PATTERN    1024
+
+
+typedef struct {
+    ajwt_path_t                 *path;
+    ngx_str_t                    name;       /* as configured */
+    ajwt_op_t                    op;
+    int                          negate;
+    int                          json;       /* expected is JSON text */
+    ngx_http_complex_value_t     value;
+#if (NGX_PCRE)
+    ngx_regex_t                 *regex;      /* a literal pattern */
+#endif
+    ngx_uint_t                   header;     /* on the JOSE header */
+    ngx_uint_t                   status;     /* 401 or 403 */
+    const char                  *reason;     /* static */
+} ngx_http_auth_jwt_requirement_t;
+
+
+static ngx_int_t ngx_http_auth_jwt_policy_list(ngx_http_request_t *r,
+    ngx_array_t *list, ajwt_token_t *token, ajwt_status_t *status,
+    const char **reason);
+static int ngx_http_auth_jwt_match(ngx_http_request_t *r,
+    ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t json);
+static ngx_http_auth_jwt_requirement_t *ngx_http_auth_jwt_requirement_add(
+    ngx_conf_t *cf, ngx_array_t **list, ngx_str_t *name);
+static ngx_int_t ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json,
+    ngx_pool_t *pool, ngx_str_t *pattern);
+static void ngx_http_auth_jwt_path_cleanup(void *data);
+
+
+void
+ngx_http_auth_jwt_policy_init(ngx_http_auth_jwt_policy_t *policy)
+{
+    policy->issuer = NGX_CONF_UNSET_PTR;
+    policy->audience = NGX_CONF_UNSET_PTR;
+    policy->headers = NGX_CONF_UNSET_PTR;
+    policy->claims = NGX_CONF_UNSET_PTR;
+}
+
+
+/*
+ * nginx's rule: a level that sets a directive replaces what it inherits.
+ * The issuer and the audience have directives of their own, so that a
+ * location's requirements never drop them; a level whose requirements
+ * replace inherited ones is warned about.
+ */
+
+void
+ngx_http_auth_jwt_policy_merge(ngx_conf_t *cf,
+    ngx_http_auth_jwt_policy_t *prev, ngx_http_auth_jwt_policy_t *conf)
+{
+    if (conf->claims != NGX_CONF_UNSET_PTR
+        && prev->claims != NGX_CONF_UNSET_PTR && prev->claims != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"auth_jwt_require_claim\" replaces the %ui "
+                           "inherited from the enclosing level: repeat "
+                           "those that still apply",
+                           prev->claims->nelts);
+    }
+
+    if (conf->headers != NGX_CONF_UNSET_PTR
+        && prev->headers != NGX_CONF_UNSET_PTR && prev->headers != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"auth_jwt_require_header\" replaces the %ui "
+                           "inherited from the enclosing level: repeat "
+                           "those that still apply",
+                           prev->headers->nelts);
+    }
+
+    ngx_conf_merge_ptr_value(conf->issuer, prev->issuer, NULL);
+    ngx_conf_merge_ptr_value(conf->audience, prev->audience, NULL);
+    ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
+    ngx_conf_merge_ptr_value(conf->claims, prev->claims, NULL);
+}
+
+
+ngx_int_t
+ngx_http_auth_jwt_policy_check(ngx_http_request_t *r,
+    ngx_http_auth_jwt_policy_t *policy, ajwt_token_t *token,
+    ajwt_status_t *status, const char **reason)
+{
+    ngx_uint_t    i;
+    ngx_array_t  *lists[4];
+
+    *status = AJWT_OK;
+
+    lists[0] = policy->issuer;
+    lists[1] = policy->audience;
+    lists[2] = policy->headers;
+    lists[3] = policy->claims;
+
+    for (i = 0; i < 4; i++) {
+
+        if (lists[i] == NULL) {
+            continue;
+        }
+
+        if (ngx_http_auth_jwt_policy_list(r, lists[i], token, status, reason)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (*status != AJWT_OK) {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_policy_list(ngx_http_request_t *r, ngx_array_t *list,
+    ajwt_token_t *token, ajwt_status_t *status, const char **reason)
+{
+    int                               rc;
+    ngx_str_t                         value;
+    ngx_uint_t                        i;
+    ajwt_str_t                        json, expected;
+    ngx_http_auth_jwt_requirement_t  *rq;
+
+    rq = list->elts;
+
+    for (i = 0; i < list->nelts; i++) {
+
+        json = rq[i].header ? token->header : token->payload;
+
+        if (rq[i].op == AJWT_OP_MATCH) {
+            rc = ngx_http_auth_jwt_match(r, &rq[i], json);
+
+        } else {
+            if (ngx_http_complex_value(r, &rq[i].value, &value) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            expected.data = value.data;
+            expected.len = value.len;
+
+            rc = ajwt_require_check(json, rq[i].path, rq[i].op,
+                                    rq[i].negate, expected, rq[i].json);
+        }
+
+        if (rc == AJWT_REQUIRE_HOLDS) {
+            continue;
+        }
+
+        /* the check's name only: never the claim's value */
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "auth_jwt: %s \"%V\" %s", rq[i].reason, &rq[i].name,
+                      (rc == AJWT_REQUIRE_FAILS)
+                      ? "does not hold"
+                      : "cannot be checked (absent, or of another type)");
+
+        *status = (rq[i].status == NGX_HTTP_FORBIDDEN) ? AJWT_FORBIDDEN
+                                                       : AJWT_INVALID_TOKEN;
+        *reason = "a claim requirement failed";
+
+        return NGX_OK;
+    }
+
+    return NGX_OK;
+}
+
+
+/* "match": the value, a string, against a PCRE pattern with match limits */
+
+static int
+ngx_http_auth_jwt_match(ngx_http_request_t *r,
+    ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t json)
+{
+#if (NGX_PCRE)
+    int                   rc;
+    u_char               *p;
+    ngx_str_t             subject, value, pattern;
+    ajwt_str_t            raw;
+    ngx_regex_t          *regex;
+    ngx_regex_compile_t   rgc;
+    u_char                errstr[NGX_MAX_CONF_ERRSTR];
+
+    if (ajwt_path_get(json, rq->path, &raw) != AJWT_JSON_STRING) {
+        return AJWT_REQUIRE_INVALID;
+    }
+
+    subject.data = (u_char *) raw.data;
+    subject.len = raw.len;
+
+    if (ngx_strlchr(subject.data, subject.data + subject.len, '\\')) {
+        p = ngx_pnalloc(r->pool, raw.len + 1);
+        if (p == NULL) {
+            return AJWT_REQUIRE_INVALID;
+        }
+
+        subject.len = ajwt_json_unescape(raw, p);
+        subject.data = p;
+    }
+
+    regex = rq->regex;
+
+    if (regex == NULL) {
+        if (ngx_http_complex_value(r, &rq->value, &value) != NGX_OK
+            || value.len > NGX_HTTP_AUTH_JWT_MAX_PATTERN
+            || ngx_http_auth_jwt_pattern(&value, rq->json, r->pool, &pattern)
+               != NGX_OK)
+        {
+            return AJWT_REQUIRE_INVALID;
+        }
+
+        ngx_memzero(&rgc, sizeof(ngx_regex_compile_t));
+
+        rgc.pattern = pattern;
+        rgc.pool = r->pool;
+        rgc.err.len = NGX_MAX_CONF_ERRSTR;
+        rgc.err.data = errstr;
+
+        if (ngx_regex_compile(&rgc) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "auth_jwt: %s \"%V\": %V", rq->reason, &rq->name,
+                          &rgc.err);
+            return AJWT_REQUIRE_INVALID;
+        }
+
+        regex = rgc.regex;
+    }
+
+#if (NGX_PCRE2)
+    {
+        pcre2_match_data     *md;
+        pcre2_match_context  *mc;
+
+        md = pcre2_match_data_create(1, NULL);
+        mc = pcre2_match_context_create(NULL);
+
+        if (md == NULL || mc == NULL) {
+            pcre2_match_data_free(md);
+            pcre2_match_context_free(mc);
+            return AJWT_REQUIRE_INVALID;
+        }
+
+        pcre2_set_match_limit(mc, NGX_HTTP_AUTH_JWT_MATCH_LIMIT);
+        pcre2_set_depth_limit(mc, NGX_HTTP_AUTH_JWT_DEPTH_LIMIT);
+
+        rc = pcre2_match(regex, subject.data, subject.len, 0, 0, md, mc);
+
+        pcre2_match_data_free(md);
+        pcre2_match_context_free(mc);
+
+        if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+            rc = NGX_REGEX_NO_MATCHED - 1000;
+        }
+    }
+#else
+    {
+        pcre_extra  extra;
+
+        ngx_memzero(&extra, sizeof(pcre_extra));
+
+        extra.flags = PCRE_EXTRA_MATCH_LIMIT
+                      | PCRE_EXTRA_MATCH_LIMIT_RECURSION;
+        extra.match_limit = NGX_HTTP_AUTH_JWT_MATCH_LIMIT;
+        extra.match_limit_recursion = NGX_HTTP_AUTH_JWT_DEPTH_LIMIT;
+
+        rc = pcre_exec(regex->code, &extra, (const char *) subject.data,
+                       subject.len, 0, 0, NULL, 0);
+
+        if (rc == PCRE_ERROR_MATCHLIMIT || rc == PCRE_ERROR_RECURSIONLIMIT) {
+            rc = NGX_REGEX_NO_MATCHED - 1000;
+        }
+    }
+#endif
+
+    if (rc == NGX_REGEX_NO_MATCHED - 1000) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "auth_jwt: %s \"%V\": regex match limit reached",
+                      rq->reason, &rq->name);
+        return AJWT_REQUIRE_INVALID;
+    }
+
+    if (rc >= 0) {
+        return rq->negate ? AJWT_REQUIRE_FAILS : AJWT_REQUIRE_HOLDS;
+    }
+
+    if (rc == NGX_REGEX_NO_MATCHED) {
+        return rq->negate ? AJWT_REQUIRE_HOLDS : AJWT_REQUIRE_FAILS;
+    }
+
+    return AJWT_REQUIRE_INVALID;
+
+#else
+
+    return AJWT_REQUIRE_INVALID;
+
+#endif
+}
+
+
+/*
+ * auth_jwt_require_claim name operator $variable | json=value | string
+ *     [error=401|403]; (and auth_jwt_require_header), kjdev's syntax: a
+ * value from a variable or after "json=" is JSON text, any other a string.
+ */
+
+char *
+ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t                         *value, text, pattern;
+    ajwt_str_t                         op;
+    ngx_uint_t                         n;
+    ngx_http_compile_complex_value_t   ccv;
+    ngx_http_auth_jwt_requirement_t   *rq;
+#if (NGX_PCRE)
+    ngx_regex_compile_t                rgc;
+    u_char                             errstr[NGX_MAX_CONF_ERRSTR];
+#endif
+
+    value = cf->args->elts;
+    n = cf->args->nelts;
+
+    rq = ngx_http_auth_jwt_requirement_add(cf,
+                        (ngx_array_t **) ((char *) conf + cmd->offset),
+                        &value[1]);
+    if (rq == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rq->header = (ngx_strcmp(cmd->name.data, "auth_jwt_require_header")
+                  == 0);
+    rq->reason = (char *) cmd->name.data;
+
+    if (n == 5) {
+        if (ngx_strcmp(value[4].data, "error=401") == 0) {
+            rq->status = NGX_HTTP_UNAUTHORIZED;
+
+        } else if (ngx_strcmp(value[4].data, "error=403") == 0) {
+            rq->status = NGX_HTTP_FORBIDDEN;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": only error=401 "
+                               "and error=403 are allowed", &value[4]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    op.data = value[2].data;
+    op.len = value[2].len;
+
+    if (ajwt_op_parse(op, &rq->op, &rq->negate) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown operator \"%V\": eq, gt, ge, lt, le, "
+                           "in, any, match, each negated with \"!\", or "
+                           "ne, nin, intersect, nintersect", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    text = value[3];
+
+    if (text.len && text.data[0] == '$') {
+        rq->json = 1;
+
+    } else if (text.len >= 5 && ngx_strncmp(text.data, "json=", 5) == 0) {
+        rq->json = 1;
+        text.data += 5;
+        text.len -= 5;
+    }
+
+    if (text.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty value \"%V\"",
+                           &value[3]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &text;
+    ccv.complex_value = &rq->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rq->op != AJWT_OP_MATCH) {
+        return NGX_CONF_OK;
+    }
+
+#if (NGX_PCRE)
+
+    /* a literal pattern is compiled once, and a bad one refused here */
+
+    if (rq->value.lengths) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_auth_jwt_pattern(&text, rq->json, cf->pool, &pattern)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid pattern \"%V\": a JSON string expected",
+                           &value[3]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&rgc, sizeof(ngx_regex_compile_t));
+
+    rgc.pattern = pattern;
+    rgc.pool = cf->pool;
+    rgc.err.len = NGX_MAX_CONF_ERRSTR;
+    rgc.err.data = errstr;
+
+    if (ngx_regex_compile(&rgc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rgc.err);
+        return NGX_CONF_ERROR;
+    }
+
+    rq->regex = rgc.regex;
+
+    return NGX_CONF_OK;
+
+#else
+
+    (void) pattern;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"match\" needs nginx built with PCRE");
+    return NGX_CONF_ERROR;
+
+#endif
+}
+
+
+/*
+ * auth_jwt_issuer value ...; auth_jwt_audience value ...;: the claim
+ * (cmd->post) in (iss) or sharing an element with (aud) the values, as
+ * a JSON array built here.
+ */
+
+char *
+ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                           *p;
+    size_t                            len;
+    ngx_str_t                        *value, name, array;
+    ngx_uint_t                        i, j;
+    ngx_array_t                     **list;
+    ngx_http_compile_complex_value_t  ccv;
+    ngx_http_auth_jwt_requirement_t  *rq;
+
+    list = (ngx_array_t **) ((char *) conf + cmd->offset);
+
+    if (*list != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    name.data = cmd->post;
+    name.len = ngx_strlen(name.data);
+
+    rq = ngx_http_auth_jwt_requirement_add(cf, list, &name);
+    if (rq == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rq->op = (name.len == 3 && ngx_strncmp(name.data, "iss", 3) == 0)
+             ? AJWT_OP_IN : AJWT_OP_ANY;
+    rq->json = 1;
+    rq->reason = (char *) cmd->name.data;
+
+    /* ["v1","v2"]: quotes and backslashes escaped, the rest as it is */
+
+    len = sizeof("[]") - 1;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        len += value[i].len * 2 + sizeof("\"\",") - 1;
+    }
+
+    array.data = ngx_pnalloc(cf->pool, len);
+    if (array.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = array.data;
+    *p++ = '[';
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (j = 0; j < value[i].len; j++) {
+            if (value[i].data[j] < 0x20) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (i > 1) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+
+        for (j = 0; j < value[i].len; j++) {
+            if (value[i].data[j] == '"' || value[i].data[j] == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = value[i].data[j];
+        }
+
+        *p++ = '"';
+    }
+
+    *p++ = ']';
+    array.len = p - array.data;
+
+    /* a literal: no variables are read from it */
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &array;
+    ccv.complex_value = &rq->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rq->value.lengths) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" takes no variables", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_http_auth_jwt_requirement_t *
+ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_array_t **list,
+    ngx_str_t *name)
+{
+    char                              err[256];
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_auth_jwt_requirement_t  *rq;
+
+    if (*list == NGX_CONF_UNSET_PTR) {
+        *list = ngx_array_create(cf->pool, 2,
+                                 sizeof(ngx_http_auth_jwt_requirement_t));
+        if (*list == NULL) {
+            return NULL;
+        }
+    }
+
+    rq = ngx_array_push(*list);
+    if (rq == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(rq, sizeof(ngx_http_auth_jwt_requirement_t));
+
+    rq->name = *name;
+    rq->status = NGX_HTTP_UNAUTHORIZED;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    rq->path = ajwt_path_parse(name->data, name->len, err, sizeof(err));
+
+    if (rq->path == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid name \"%V\": %s",
+                           name, err);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_auth_jwt_path_cleanup;
+    cln->data = rq->path;
+
+    return rq;
+}
+
+
+/* a pattern given as JSON ($variable, json=) is a JSON string: decoded */
+
+static ngx_int_t
+ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json, ngx_pool_t *pool,
+    ngx_str_t *pattern)
+{
+    ajwt_str_t  raw;
+
+    if (!json) {
+        *pattern = *value;
+        return NGX_OK;
+    }
+
+    if (value->len < 2 || value->data[0] != '"'
+        || value->data[value->len - 1] != '"')
+    {
+        return NGX_ERROR;
+    }
+
+    raw.data = value->data + 1;
+    raw.len = value->len - 2;
+
+    pattern->data = ngx_pnalloc(pool, raw.len + 1);
+    if (pattern->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    pattern->len = ajwt_json_unescape(raw, pattern->data);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_auth_jwt_path_cleanup(void *data)
+{
+    ajwt_path_free(data);
+}
