@@ -44,7 +44,7 @@ AUTH_SERVER_PKG := $(CURDIR)/examples/auth-server
 AUTH_SERVER     := $(AUTH_SERVER_PKG)/.build/debug/auth-server
 
 # Debian packages the build and the tests need.
-DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached \
+DEB_PACKAGES := nginx nginx-dev libmemcached-dev memcached python3-prometheus-client \
                 libcrypt-jwt-perl libcache-memcached-fast-perl openssl curl \
                 build-essential debhelper dpkg-dev valgrind libcrypt-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

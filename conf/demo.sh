@@ -202,6 +202,7 @@ Try it yourself:
   curl -i -X POST $url/auth/logout-all -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'   # every session of bob
   curl -i $url/api/hello -H "X-AUTH-TOKEN: \$TOKEN" -H 'FINGER-PRINT: phone-1'
 INFO
+    counters
 }
 
 # The kid in a token's header.
@@ -245,6 +246,15 @@ INFO
         "$url/api/hello" -H "X-AUTH-TOKEN: $new" -H 'FINGER-PRINT: laptop-1'
     request "$url/api/hello -H \"X-AUTH-TOKEN: \$OLD_TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
         "$url/api/hello" -H "X-AUTH-TOKEN: $old" -H 'FINGER-PRINT: laptop-1'
+}
+
+# The counters the walkthrough produced: the decisions, and the session
+# store's lookups and errors.
+counters() {
+    printf '\n$ curl %s\n' "$url/auth-jwt-status"
+    curl -s "$url/auth-jwt-status" \
+        | grep -E '^auth_jwt_(decisions_total|memcached_(lookups|errors)_total)' \
+        | grep -v ' 0$'
 }
 
 case $action in

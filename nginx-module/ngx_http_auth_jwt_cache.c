@@ -20,6 +20,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_auth_jwt_cache.h"
+#include "ngx_http_auth_jwt_status.h"
 
 
 struct ngx_http_auth_jwt_cache_s {
@@ -132,9 +133,13 @@ ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
         node = (rc < 0) ? node->left : node->right;
     }
 
+    ngx_http_auth_jwt_status_add(NGX_HTTP_AUTH_JWT_STATUS_CACHE_MISSES, 1);
+
     return NGX_DECLINED;
 
 found:
+
+    ngx_http_auth_jwt_status_add(NGX_HTTP_AUTH_JWT_STATUS_CACHE_HITS, 1);
 
     p = ngx_pnalloc(pool, cn->header_len + cn->payload_len);
     if (p == NULL) {
@@ -177,6 +182,8 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
 
     if (cache->count >= cache->max) {
         ngx_http_auth_jwt_cache_evict(cache);
+        ngx_http_auth_jwt_status_add(NGX_HTTP_AUTH_JWT_STATUS_CACHE_EVICTIONS,
+                                     1);
     }
 
     cn = ngx_alloc(offsetof(ngx_http_auth_jwt_cache_node_t, data)
@@ -200,6 +207,7 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
     ngx_queue_insert_head(&cache->queue, &cn->queue);
 
     cache->count++;
+    ngx_http_auth_jwt_status_add(NGX_HTTP_AUTH_JWT_STATUS_CACHE_ENTRIES, 1);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "auth_jwt: token cache keeps a token, %ui of %ui",
@@ -274,6 +282,7 @@ ngx_http_auth_jwt_cache_evict(ngx_http_auth_jwt_cache_t *cache)
     ngx_free(cn);
 
     cache->count--;
+    ngx_http_auth_jwt_status_add(NGX_HTTP_AUTH_JWT_STATUS_CACHE_ENTRIES, -1);
 }
 
 

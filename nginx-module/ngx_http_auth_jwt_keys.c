@@ -18,6 +18,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_auth_jwt_keys.h"
+#include "ngx_http_auth_jwt_status.h"
 
 
 #define NGX_HTTP_AUTH_JWT_KEYS_ZONE      (4 * 1024 * 1024)
@@ -988,6 +989,8 @@ ngx_http_auth_jwt_keys_fetched(ngx_http_request_t *sr, void *data,
 
     failure = ngx_http_auth_jwt_keys_check(sr, fetch, rc, &set, err,
                                            sizeof(err));
+    ngx_http_auth_jwt_status_keys(failure == NULL,
+                                  failure ? 0 : ajwt_keyset_count(set));
     w = fetch->wait;
 
     if (w) {

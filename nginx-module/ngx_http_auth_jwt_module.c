@@ -18,6 +18,7 @@
 #include "ngx_http_auth_jwt_claims.h"
 #include "ngx_http_auth_jwt_keys.h"
 #include "ngx_http_auth_jwt_session.h"
+#include "ngx_http_auth_jwt_status.h"
 
 
 #define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE     (1024 * 1024)
@@ -365,6 +366,10 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         {
             return NGX_ERROR;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "auth_jwt: claim policy: %s",
+                       ajwt_status_name(ctx->status));
     }
 
     if (ctx->status == AJWT_OK && !ctx->session.done) {
@@ -378,6 +383,9 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
             ctx->reason = "auth_jwt_require failed";
 
         } else if (ajlcf->session) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "auth_jwt: session check");
+
             if (ngx_http_auth_jwt_session_start(r, ajlcf, ctx) != NGX_OK) {
                 return NGX_ERROR;
             }
@@ -393,6 +401,11 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
         ctx->status = ctx->session.status;
         ctx->reason = ctx->session.reason;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "auth_jwt: decision %s", ajwt_status_name(ctx->status));
+
+    ngx_http_auth_jwt_status_decision(r, ctx->status);
 
     if (ctx->status != AJWT_OK) {
         return ngx_http_auth_jwt_reject(r, ajlcf, ctx);
@@ -471,10 +484,16 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     }
 
     if (token.len == 0) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "auth_jwt: no token");
+
         ctx->status = AJWT_TOKEN_MISSING;
         ctx->reason = "no token in the request";
         return NGX_OK;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "auth_jwt: token of %uz bytes", token.len);
 
     ctx->presented = 1;
     keys = ajlcf->keys;
@@ -498,6 +517,11 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
             keys = NULL;
             break;
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "auth_jwt: fetched keys: %uz%s",
+                       keys ? ajwt_keyset_count(keys) : 0,
+                       rc == NGX_DECLINED ? ", deferred" : "");
 
         if (keys == NULL) {
             ctx->status = AJWT_KEYS_UNAVAILABLE;
@@ -575,9 +599,11 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "auth_jwt: token cache %s",
+                       rc == NGX_OK ? "hit" : "miss");
+
         if (rc == NGX_OK) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "auth_jwt: token cache hit");
 
             ctx->status = ajwt_check_time(ctx->token.payload, now,
                                           ajlcf->leeway, &ctx->reason);
@@ -595,6 +621,10 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     ctx->status = ajwt_verify(keys, token->data, token->len,
                               scratch, size, now, ajlcf->leeway,
                               &ctx->token, &ctx->reason);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "auth_jwt: verified against %uz keys: %s",
+                   ajwt_keyset_count(keys), ajwt_status_name(ctx->status));
 
     /* only tokens that verified are kept: a failure is never cached */
 

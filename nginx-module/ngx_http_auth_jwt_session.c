@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_auth_jwt_session.h"
+#include "ngx_http_auth_jwt_status.h"
 
 
 /* memcached's longest key, and the longest "VALUE" line it can send */
@@ -22,6 +23,9 @@
 #define NGX_HTTP_AUTH_JWT_VALUE_LINE                                        \
     (sizeof("VALUE  4294967295 18446744073709551615 18446744073709551615\r\n")\
      - 1 + NGX_HTTP_AUTH_JWT_MAX_KEY)
+
+/* the most of an unexpected reply that the error log shows */
+#define NGX_HTTP_AUTH_JWT_SHOWN       64
 
 /* a reply buffer that holds a typical record whole */
 #define NGX_HTTP_AUTH_JWT_REPLY_SIZE  (NGX_HTTP_AUTH_JWT_VALUE_LINE + 512)
@@ -36,6 +40,7 @@ struct ngx_http_auth_jwt_server_s {
     ngx_queue_t                    idle;      /* cached connections */
     ngx_queue_t                    free;      /* unused cache slots */
     time_t                         down;      /* failed: 503 until then */
+    ngx_uint_t                     status;    /* its counters' slot */
 };
 
 
@@ -60,6 +65,7 @@ typedef struct {
     ngx_str_t                      record;    /* data NULL: no record */
     uint64_t                       flags;
     uint64_t                       cas;
+    uint64_t                       start;     /* of the lookup, timed */
     ajwt_status_t                  status;    /* of a reply refused */
     const char                    *reason;
     unsigned                       reused:1;
@@ -84,7 +90,9 @@ static u_char *ngx_http_auth_jwt_parse_number(u_char *p, u_char *last,
 static ngx_int_t ngx_http_auth_jwt_exchange_decide(
     ngx_http_auth_jwt_exchange_t *ex);
 static void ngx_http_auth_jwt_exchange_fail(ngx_http_auth_jwt_exchange_t *ex,
-    const char *reason, ngx_uint_t retry);
+    const char *reason, ngx_uint_t error, ngx_uint_t retry);
+static void ngx_http_auth_jwt_exchange_unexpected(
+    ngx_http_auth_jwt_exchange_t *ex);
 static void ngx_http_auth_jwt_exchange_finish(
     ngx_http_auth_jwt_exchange_t *ex, ajwt_status_t status,
     const char *reason, ngx_uint_t keep);
@@ -121,6 +129,10 @@ ngx_http_auth_jwt_session_check(ngx_http_request_t *r,
     /* fail fast while a server that failed is left alone (1 to 2 s) */
 
     if (ngx_time() <= server->down) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "auth_jwt: memcached server %V is down",
+                       &server->name);
+
         s->status = AJWT_SESSION_STORE_UNAVAILABLE;
         s->reason = "memcached server failed within the last second";
         return NGX_OK;
@@ -152,6 +164,11 @@ ngx_http_auth_jwt_session_check(ngx_http_request_t *r,
     ex->session = s;
     ex->store = store;
     ex->server = server;
+    ex->start = ngx_http_auth_jwt_status_lookup(server->status);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "auth_jwt: session lookup on memcached server %V",
+                   &server->name);
 
     s->done = 0;
     s->pending = 1;
@@ -205,6 +222,11 @@ ngx_http_auth_jwt_exchange_connect(ngx_http_auth_jwt_exchange_t *ex)
         c = cached->connection;
         c->idle = 0;
 
+        ngx_http_auth_jwt_status_store(server->status,
+                                       NGX_HTTP_AUTH_JWT_STATUS_IDLE, -1);
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ex->request->connection->log, 0,
+                       "auth_jwt: memcached connection reused: %p", c);
+
         ex->peer.connection = c;
         ex->reused = 1;
         rc = NGX_OK;
@@ -237,6 +259,8 @@ ngx_http_auth_jwt_exchange_connect(ngx_http_auth_jwt_exchange_t *ex)
                           "server %V: local resources exhausted",
                           &server->name);
 
+            ngx_http_auth_jwt_status_store(server->status,
+                                           NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 1);
             ngx_http_auth_jwt_exchange_finish(ex,
                                           AJWT_SESSION_STORE_UNAVAILABLE,
                                           "no local resources for a "
@@ -247,11 +271,18 @@ ngx_http_auth_jwt_exchange_connect(ngx_http_auth_jwt_exchange_t *ex)
         if (rc == NGX_BUSY || rc == NGX_DECLINED) {
             ex->peer.connection = NULL;
             ngx_http_auth_jwt_exchange_fail(ex, "cannot connect to memcached",
+                                            NGX_HTTP_AUTH_JWT_STATUS_REFUSED,
                                             0);
             return NGX_ERROR;
         }
 
         c = ex->peer.connection;
+
+        ngx_http_auth_jwt_status_store(server->status,
+                                       NGX_HTTP_AUTH_JWT_STATUS_OPEN, 1);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ex->request->connection->log, 0,
+                       "auth_jwt: memcached connection opened: %p%s", c,
+                       rc == NGX_AGAIN ? ", connecting" : "");
 
         (void) ngx_tcp_nodelay(c);
     }
@@ -282,7 +313,8 @@ ngx_http_auth_jwt_exchange_handler(ngx_event_t *ev)
     ex = c->data;
 
     if (ev->timedout) {
-        ngx_http_auth_jwt_exchange_fail(ex, "memcached timed out", 0);
+        ngx_http_auth_jwt_exchange_fail(ex, "memcached timed out",
+                                        NGX_HTTP_AUTH_JWT_STATUS_TIMEOUT, 0);
         return;
     }
 
@@ -311,9 +343,16 @@ ngx_http_auth_jwt_exchange_run(ngx_http_auth_jwt_exchange_t *ex)
 
             if (rc == NGX_ERROR) {
                 ngx_http_auth_jwt_exchange_fail(ex,
-                                           "memcached connection failed", 1);
+                               "memcached connection failed",
+                               ngx_http_auth_jwt_status_io_error(
+                                   ngx_socket_errno), 1);
                 return;
             }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "auth_jwt: memcached %s sent to %V",
+                           ex->step == NGX_HTTP_AUTH_JWT_GETS ? "gets" : "cas",
+                           &ex->server->name);
 
             /* the reply is a round trip away: wait for it, do not read now */
 
@@ -321,7 +360,8 @@ ngx_http_auth_jwt_exchange_run(ngx_http_auth_jwt_exchange_t *ex)
 
             if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
                 ngx_http_auth_jwt_exchange_fail(ex,
-                                           "memcached connection failed", 0);
+                                           "memcached connection failed",
+                                           NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 0);
             }
 
             return;
@@ -335,17 +375,23 @@ ngx_http_auth_jwt_exchange_run(ngx_http_auth_jwt_exchange_t *ex)
 
         if (rc == NGX_ERROR) {
             ngx_http_auth_jwt_exchange_fail(ex, "memcached connection failed",
-                                            1);
+                               ngx_http_auth_jwt_status_io_error(
+                                   ngx_socket_errno), 1);
             return;
         }
+
+        ngx_http_auth_jwt_status_replied(ex->server->status, &ex->start);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "auth_jwt: memcached reply to %s, %uz bytes: %i",
+                       ex->step == NGX_HTTP_AUTH_JWT_GETS ? "gets" : "cas",
+                       (size_t) (ex->in.last - ex->in.start), rc);
 
         if (rc == NGX_DECLINED) {
             /* a reply that cannot be trusted: the connection goes too */
 
             if (ex->status == AJWT_SESSION_STORE_UNAVAILABLE) {
-                ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "auth_jwt: memcached server %V: %s",
-                              &ex->server->name, ex->reason);
+                ngx_http_auth_jwt_exchange_unexpected(ex);
             }
 
             ngx_http_auth_jwt_exchange_finish(ex, ex->status, ex->reason, 0);
@@ -361,6 +407,8 @@ ngx_http_auth_jwt_exchange_run(ngx_http_auth_jwt_exchange_t *ex)
         rc = ngx_http_auth_jwt_exchange_decide(ex);
 
         if (rc == NGX_ERROR) {
+            ngx_http_auth_jwt_status_store(ex->server->status,
+                                           NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 1);
             ngx_http_auth_jwt_exchange_finish(ex,
                                           AJWT_SESSION_STORE_UNAVAILABLE,
                                           "out of memory", 0);
@@ -602,11 +650,17 @@ ngx_http_auth_jwt_parse_stored(ngx_http_auth_jwt_exchange_t *ex)
     ex->status = AJWT_OK;
     ex->reason = NULL;
 
-    if ((len == sizeof("STORED\r\n") - 1
-         && ngx_strncmp(p, "STORED\r\n", len) == 0)
-        || (len == sizeof("EXISTS\r\n") - 1
-            && ngx_strncmp(p, "EXISTS\r\n", len) == 0))
+    if (len == sizeof("STORED\r\n") - 1
+        && ngx_strncmp(p, "STORED\r\n", len) == 0)
     {
+        return NGX_OK;
+    }
+
+    if (len == sizeof("EXISTS\r\n") - 1
+        && ngx_strncmp(p, "EXISTS\r\n", len) == 0)
+    {
+        ngx_http_auth_jwt_status_store(ex->server->status,
+                                       NGX_HTTP_AUTH_JWT_STATUS_CONFLICTS, 1);
         return NGX_OK;
     }
 
@@ -728,6 +782,11 @@ ngx_http_auth_jwt_exchange_decide(ngx_http_auth_jwt_exchange_t *ex)
 
     ex->step = NGX_HTTP_AUTH_JWT_CAS;
 
+    ngx_http_auth_jwt_status_store(ex->server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_TOUCHES, 1);
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ex->request->connection->log, 0,
+                   "auth_jwt: session touch due");
+
     return NGX_OK;
 }
 
@@ -740,7 +799,7 @@ ngx_http_auth_jwt_exchange_decide(ngx_http_auth_jwt_exchange_t *ex)
 
 static void
 ngx_http_auth_jwt_exchange_fail(ngx_http_auth_jwt_exchange_t *ex,
-    const char *reason, ngx_uint_t retry)
+    const char *reason, ngx_uint_t error, ngx_uint_t retry)
 {
     if (retry
         && ex->reused
@@ -768,8 +827,41 @@ ngx_http_auth_jwt_exchange_fail(ngx_http_auth_jwt_exchange_t *ex,
 
     ex->server->down = ngx_time() + 1;
 
+    ngx_http_auth_jwt_status_store(ex->server->status, error, 1);
+    ngx_http_auth_jwt_status_store(ex->server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_TRIPS, 1);
+
     ngx_http_auth_jwt_exchange_finish(ex, AJWT_SESSION_STORE_UNAVAILABLE,
                                       reason, 0);
+}
+
+
+/*
+ * A reply refused: the log names its first line, escaped and cut short
+ * (a record's data, past the first line, is not shown).
+ */
+
+static void
+ngx_http_auth_jwt_exchange_unexpected(ngx_http_auth_jwt_exchange_t *ex)
+{
+    u_char  *eol, *last;
+    size_t   len, shown;
+    u_char   buf[NGX_HTTP_AUTH_JWT_SHOWN * 3];
+
+    eol = ngx_strlchr(ex->in.pos, ex->in.last, '\n');
+    len = (eol ? eol + 1 : ex->in.last) - ex->in.pos;
+    shown = ngx_min(len, NGX_HTTP_AUTH_JWT_SHOWN);
+
+    last = (u_char *) ngx_escape_uri(buf, ex->in.pos, shown,
+                                     NGX_ESCAPE_URI_COMPONENT);
+
+    ngx_log_error(NGX_LOG_ERR, ex->peer.connection->log, 0,
+                  "auth_jwt: memcached server %V: %s: \"%*s\"%s",
+                  &ex->server->name, ex->reason, last - buf, buf,
+                  shown < len ? "..." : "");
+
+    ngx_http_auth_jwt_status_store(ex->server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_UNREADABLE, 1);
 }
 
 
@@ -844,9 +936,20 @@ ngx_http_auth_jwt_exchange_release(ngx_http_auth_jwt_exchange_t *ex,
         || ngx_queue_empty(&server->free)
         || ngx_handle_read_event(c->read, 0) != NGX_OK)
     {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "auth_jwt: memcached connection closed: %p", c);
+
+        ngx_http_auth_jwt_status_store(server->status,
+                                       NGX_HTTP_AUTH_JWT_STATUS_OPEN, -1);
         ngx_close_connection(c);
         return;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "auth_jwt: memcached connection kept: %p", c);
+
+    ngx_http_auth_jwt_status_store(server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_IDLE, 1);
 
     q = ngx_queue_head(&server->free);
     ngx_queue_remove(q);
@@ -899,6 +1002,13 @@ ngx_http_auth_jwt_idle_handler(ngx_event_t *ev)
     ngx_queue_remove(&cached->queue);
     ngx_queue_insert_head(&cached->server->free, &cached->queue);
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "auth_jwt: idle memcached connection closed: %p", c);
+
+    ngx_http_auth_jwt_status_store(cached->server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_IDLE, -1);
+    ngx_http_auth_jwt_status_store(cached->server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_OPEN, -1);
     ngx_close_connection(c);
 }
 
@@ -980,6 +1090,7 @@ ngx_http_auth_jwt_store_add(ngx_conf_t *cf, ngx_http_auth_jwt_store_t *store,
 
     server->name = *url;
     server->addr = u.addrs[0];
+    server->status = ngx_http_auth_jwt_status_server(cf, url);
 
     return NGX_CONF_OK;
 }
