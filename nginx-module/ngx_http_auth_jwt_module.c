@@ -604,7 +604,6 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
                        rc == NGX_OK ? "hit" : "miss");
 
         if (rc == NGX_OK) {
-
             ctx->status = ajwt_check_time(ctx->token.payload, now,
                                           ajlcf->leeway, &ctx->reason);
             return NGX_OK;
