@@ -6,8 +6,9 @@
  * header and payload of a token that verified, keyed by the token's bytes
  * and the identity of the key set that verified it (ajwt_keyset_id(): a
  * set built anew, as fetched keys are, starts with no entries), so that the
- * next request with the same token skips base64url, JSON and the signature. The caller still checks
- * the time claims of a hit (ajwt_check_time) on every request.
+ * next request with the same token skips base64url, JSON and the
+ * signature. The caller still checks the time claims of a hit
+ * (ajwt_check_time) on every request.
  */
 
 

@@ -85,6 +85,14 @@ typedef struct {
 } ngx_http_auth_jwt_status_out_t;
 
 
+typedef struct {
+    char                               *name;
+    char                               *type;
+    char                               *help;
+    ngx_uint_t                          counter;
+} ngx_http_auth_jwt_status_metric_t;
+
+
 static ngx_int_t ngx_http_auth_jwt_status_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_auth_jwt_status_wants_json(ngx_http_request_t *r);
 static void ngx_http_auth_jwt_status_write(ngx_http_auth_jwt_status_out_t *o,
@@ -186,6 +194,38 @@ static char  *ngx_http_auth_jwt_status_errors[] = {
  * from its cycle's configuration; NULL counts nothing. (stub_status keeps
  * its ngx_stat_* pointers the same way.)
  */
+/* the per-server metrics with the server as their only label */
+static ngx_http_auth_jwt_status_metric_t
+    ngx_http_auth_jwt_status_server_metrics[] =
+{
+    { "auth_jwt_memcached_lookups_total", "counter",
+      "Session lookups (gets) started, by memcached server.",
+      NGX_HTTP_AUTH_JWT_STATUS_LOOKUPS },
+
+    { "auth_jwt_memcached_touches_total", "counter",
+      "Session touches (cas) sent, by memcached server.",
+      NGX_HTTP_AUTH_JWT_STATUS_TOUCHES },
+
+    { "auth_jwt_memcached_cas_conflicts_total", "counter",
+      "Touches answered EXISTS: another request touched first.",
+      NGX_HTTP_AUTH_JWT_STATUS_CONFLICTS },
+
+    { "auth_jwt_memcached_trips_total", "counter",
+      "Times a memcached server was marked down for 1-2 s.",
+      NGX_HTTP_AUTH_JWT_STATUS_TRIPS },
+
+    { "auth_jwt_memcached_connections_open", "gauge",
+      "Open connections to memcached, idle ones included.",
+      NGX_HTTP_AUTH_JWT_STATUS_OPEN },
+
+    { "auth_jwt_memcached_connections_idle", "gauge",
+      "Idle connections to memcached kept for the next lookup.",
+      NGX_HTTP_AUTH_JWT_STATUS_IDLE },
+
+    { NULL, NULL, NULL, 0 }
+};
+
+
 static ngx_http_auth_jwt_status_shm_t  *ngx_http_auth_jwt_status_shm;
 
 
@@ -317,6 +357,7 @@ ngx_http_auth_jwt_status_write(ngx_http_auth_jwt_status_out_t *o,
     ngx_uint_t                          i, k;
     ngx_atomic_int_t                    total;
     ngx_http_auth_jwt_status_zone_t    *zone;
+    ngx_http_auth_jwt_status_metric_t  *m;
     ngx_http_auth_jwt_status_server_t  *server;
 
     if (o->json) {
@@ -372,51 +413,19 @@ ngx_http_auth_jwt_status_write(ngx_http_auth_jwt_status_out_t *o,
 
     ngx_str_set(&labels[0], "server");
 
-    ngx_http_auth_jwt_status_family(o,
-        "auth_jwt_memcached_lookups_total", "counter",
-        "Session lookups (gets) started, by memcached server.");
+    for (m = ngx_http_auth_jwt_status_server_metrics; m->name; m++) {
+        ngx_http_auth_jwt_status_family(o, m->name, m->type, m->help);
 
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
-        server = &shm->servers[i];
+        for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
+            server = &shm->servers[i];
 
-        if (server->len) {
-            labels[1].data = server->name;
-            labels[1].len = server->len;
-            ngx_http_auth_jwt_status_sample(o,
-                "auth_jwt_memcached_lookups_total", labels, 1,
-                server->counters[NGX_HTTP_AUTH_JWT_STATUS_LOOKUPS], 0);
-        }
-    }
-
-    ngx_http_auth_jwt_status_family(o,
-        "auth_jwt_memcached_touches_total", "counter",
-        "Session touches (cas) sent, by memcached server.");
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
-        server = &shm->servers[i];
-
-        if (server->len) {
-            labels[1].data = server->name;
-            labels[1].len = server->len;
-            ngx_http_auth_jwt_status_sample(o,
-                "auth_jwt_memcached_touches_total", labels, 1,
-                server->counters[NGX_HTTP_AUTH_JWT_STATUS_TOUCHES], 0);
-        }
-    }
-
-    ngx_http_auth_jwt_status_family(o,
-        "auth_jwt_memcached_cas_conflicts_total", "counter",
-        "Touches answered EXISTS: another request touched first.");
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
-        server = &shm->servers[i];
-
-        if (server->len) {
-            labels[1].data = server->name;
-            labels[1].len = server->len;
-            ngx_http_auth_jwt_status_sample(o,
-                "auth_jwt_memcached_cas_conflicts_total", labels, 1,
-                server->counters[NGX_HTTP_AUTH_JWT_STATUS_CONFLICTS], 0);
+            if (server->len) {
+                labels[1].data = server->name;
+                labels[1].len = server->len;
+                ngx_http_auth_jwt_status_sample(o, m->name, labels, 1,
+                                                server->counters[m->counter],
+                                                0);
+            }
         }
     }
 
@@ -443,54 +452,6 @@ ngx_http_auth_jwt_status_write(ngx_http_auth_jwt_status_out_t *o,
             ngx_http_auth_jwt_status_sample(o,
                 "auth_jwt_memcached_errors_total", labels, 2,
                 server->counters[k], 0);
-        }
-    }
-
-    ngx_http_auth_jwt_status_family(o,
-        "auth_jwt_memcached_trips_total", "counter",
-        "Times a memcached server was marked down for 1-2 s.");
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
-        server = &shm->servers[i];
-
-        if (server->len) {
-            labels[1].data = server->name;
-            labels[1].len = server->len;
-            ngx_http_auth_jwt_status_sample(o,
-                "auth_jwt_memcached_trips_total", labels, 1,
-                server->counters[NGX_HTTP_AUTH_JWT_STATUS_TRIPS], 0);
-        }
-    }
-
-    ngx_http_auth_jwt_status_family(o,
-        "auth_jwt_memcached_connections_open", "gauge",
-        "Open connections to memcached, idle ones included.");
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
-        server = &shm->servers[i];
-
-        if (server->len) {
-            labels[1].data = server->name;
-            labels[1].len = server->len;
-            ngx_http_auth_jwt_status_sample(o,
-                "auth_jwt_memcached_connections_open", labels, 1,
-                server->counters[NGX_HTTP_AUTH_JWT_STATUS_OPEN], 0);
-        }
-    }
-
-    ngx_http_auth_jwt_status_family(o,
-        "auth_jwt_memcached_connections_idle", "gauge",
-        "Idle connections to memcached kept for the next lookup.");
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_STATUS_SERVERS; i++) {
-        server = &shm->servers[i];
-
-        if (server->len) {
-            labels[1].data = server->name;
-            labels[1].len = server->len;
-            ngx_http_auth_jwt_status_sample(o,
-                "auth_jwt_memcached_connections_idle", labels, 1,
-                server->counters[NGX_HTTP_AUTH_JWT_STATUS_IDLE], 0);
         }
     }
 
