@@ -46,7 +46,7 @@ static ngx_int_t ngx_http_auth_jwt_policy_list(ngx_http_request_t *r,
 static int ngx_http_auth_jwt_match(ngx_http_request_t *r,
     ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t json);
 static ngx_http_auth_jwt_requirement_t *ngx_http_auth_jwt_requirement_add(
-    ngx_conf_t *cf, ngx_array_t **list, ngx_str_t *name);
+    ngx_conf_t *cf, ngx_command_t *cmd, ngx_array_t **list, ngx_str_t *name);
 static ngx_int_t ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json,
     ngx_pool_t *pool, ngx_str_t *pattern);
 static void ngx_http_auth_jwt_path_cleanup(void *data);
@@ -344,7 +344,7 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     n = cf->args->nelts;
 
-    rq = ngx_http_auth_jwt_requirement_add(cf,
+    rq = ngx_http_auth_jwt_requirement_add(cf, cmd,
                         (ngx_array_t **) ((char *) conf + cmd->offset),
                         &value[1]);
     if (rq == NULL) {
@@ -364,8 +364,9 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\": only error=401 "
-                               "and error=403 are allowed", &value[4]);
+                               "\"%V\" directive: invalid parameter \"%V\": "
+                               "only error=401 and error=403 are allowed",
+                               &cmd->name, &value[4]);
             return NGX_CONF_ERROR;
         }
     }
@@ -375,9 +376,10 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (ajwt_op_parse(op, &rq->op, &rq->negate) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown operator \"%V\": eq, gt, ge, lt, le, "
-                           "in, any, match, each negated with \"!\", or "
-                           "ne, nin, intersect, nintersect", &value[2]);
+                           "\"%V\" directive: unknown operator \"%V\": eq, "
+                           "gt, ge, lt, le, in, any, match, each negated "
+                           "with \"!\", or ne, nin, intersect, nintersect",
+                           &cmd->name, &value[2]);
         return NGX_CONF_ERROR;
     }
 
@@ -393,8 +395,9 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     if (text.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty value \"%V\"",
-                           &value[3]);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: empty value \"%V\"",
+                           &cmd->name, &value[3]);
         return NGX_CONF_ERROR;
     }
 
@@ -424,8 +427,8 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
         != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid pattern \"%V\": a JSON string expected",
-                           &value[3]);
+                           "\"%V\" directive: invalid pattern \"%V\": one "
+                           "JSON string expected", &cmd->name, &value[3]);
         return NGX_CONF_ERROR;
     }
 
@@ -437,7 +440,8 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     rgc.err.data = errstr;
 
     if (ngx_regex_compile(&rgc) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rgc.err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %V",
+                           &cmd->name, &rgc.err);
         return NGX_CONF_ERROR;
     }
 
@@ -450,7 +454,8 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     (void) pattern;
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"match\" needs nginx built with PCRE");
+                       "\"%V\" directive: \"match\" needs nginx built "
+                       "with PCRE", &cmd->name);
     return NGX_CONF_ERROR;
 
 #endif
@@ -485,7 +490,7 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     name.data = cmd->post;
     name.len = ngx_strlen(name.data);
 
-    rq = ngx_http_auth_jwt_requirement_add(cf, list, &name);
+    rq = ngx_http_auth_jwt_requirement_add(cf, cmd, list, &name);
     if (rq == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -516,7 +521,8 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         for (j = 0; j < value[i].len; j++) {
             if (value[i].data[j] < 0x20) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid value \"%V\"", &value[i]);
+                                   "\"%V\" directive: invalid value \"%V\"",
+                                   &cmd->name, &value[i]);
                 return NGX_CONF_ERROR;
             }
         }
@@ -564,8 +570,8 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static ngx_http_auth_jwt_requirement_t *
-ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_array_t **list,
-    ngx_str_t *name)
+ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_array_t **list, ngx_str_t *name)
 {
     char                              err[256];
     ngx_pool_cleanup_t               *cln;
@@ -597,8 +603,9 @@ ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_array_t **list,
     rq->path = ajwt_path_parse(name->data, name->len, err, sizeof(err));
 
     if (rq->path == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid name \"%V\": %s",
-                           name, err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: invalid name \"%V\": %s",
+                           &cmd->name, name, err);
         return NULL;
     }
 
@@ -609,34 +616,36 @@ ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_array_t **list,
 }
 
 
-/* a pattern given as JSON ($variable, json=) is a JSON string: decoded */
+/* a pattern given as JSON ($variable, json=) is one JSON string, decoded */
 
 static ngx_int_t
 ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json, ngx_pool_t *pool,
     ngx_str_t *pattern)
 {
-    ajwt_str_t  raw;
+    size_t      len;
+    ajwt_str_t  text;
 
     if (!json) {
         *pattern = *value;
         return NGX_OK;
     }
 
-    if (value->len < 2 || value->data[0] != '"'
-        || value->data[value->len - 1] != '"')
-    {
-        return NGX_ERROR;
-    }
+    text.data = value->data;
+    text.len = value->len;
 
-    raw.data = value->data + 1;
-    raw.len = value->len - 2;
-
-    pattern->data = ngx_pnalloc(pool, raw.len + 1);
+    pattern->data = ngx_pnalloc(pool, value->len + 1);
     if (pattern->data == NULL) {
         return NGX_ERROR;
     }
 
-    pattern->len = ajwt_json_unescape(raw, pattern->data);
+    /* only one valid JSON string: an invalid escape never widens it */
+
+    len = ajwt_json_string_decode(text, pattern->data);
+    if (len == (size_t) -1) {
+        return NGX_ERROR;
+    }
+
+    pattern->len = len;
 
     return NGX_OK;
 }

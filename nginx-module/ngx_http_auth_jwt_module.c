@@ -360,20 +360,6 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
 
     if (ctx->status == AJWT_OK && !ctx->session.done) {
 
-        if (ngx_http_auth_jwt_policy_check(r, &ajlcf->policy, &ctx->token,
-                                           &ctx->status, &ctx->reason)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "auth_jwt: claim policy: %s",
-                       ajwt_status_name(ctx->status));
-    }
-
-    if (ctx->status == AJWT_OK && !ctx->session.done) {
-
         if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -558,7 +544,27 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
         }
     }
 
+    if (ctx->status != AJWT_OK) {
+        return NGX_OK;
+    }
+
+    /*
+     * The claim policy is part of the verdict, so that no read of a claim,
+     * in any phase, sees a token that fails it.
+     */
+
+    if (ngx_http_auth_jwt_policy_check(r, &ajlcf->policy, &ctx->token,
+                                       &ctx->status, &ctx->reason)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "auth_jwt: claim policy: %s", ajwt_status_name(ctx->status));
+
     ctx->verified = (ctx->status == AJWT_OK);
+    ctx->refused = !ctx->verified;
 
     return NGX_OK;
 }
@@ -733,8 +739,10 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
      * for the access log.
      */
 
-    ctx->refused = ctx->verified;
-    ctx->verified = 0;
+    if (ctx->verified) {
+        ctx->refused = 1;
+        ctx->verified = 0;
+    }
 
     /*
      * Reasons are static strings from the core: never token bytes or keys.
@@ -1671,8 +1679,8 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (cf->args->nelts == 3 && ngx_strcmp(value[2].data, "jwks") != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid format \"%V\": only \"jwks\" is "
-                           "supported", &value[2]);
+                           "\"%V\" directive: invalid format \"%V\": only "
+                           "\"jwks\" is supported", &cmd->name, &value[2]);
         return NGX_CONF_ERROR;
     }
 
@@ -1680,8 +1688,9 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         || (value[1].data[0] != '/' && value[1].data[0] != '$'))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid uri \"%V\": the uri of a location is "
-                           "expected, as in \"/_jwks\"", &value[1]);
+                           "\"%V\" directive: invalid uri \"%V\": the uri "
+                           "of a location is expected, as in \"/_jwks\"",
+                           &cmd->name, &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -1695,7 +1704,7 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ajlcf->key_requests->nelts == NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "more than %d \"%V\" at one level",
+                           "more than %d \"%V\" directives at one level",
                            NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS, &cmd->name);
         return NGX_CONF_ERROR;
     }

@@ -164,3 +164,16 @@ extension ajwt_json_type_t {
         }
     }
 }
+
+// MARK: - JSON strings
+
+@c @implementation
+public func ajwt_json_string_decode(_ json: ajwt_str_t, _ out: UnsafeMutablePointer<UInt8>?) -> Int {
+    guard let document = UnsafeRawBufferPointer(json),
+        let output = UnsafeMutableRawBufferPointer(cBytes: out, count: document.count),
+        let length = JSONLookup.decodeString(document, into: output)
+    else {
+        return -1
+    }
+    return length
+}

@@ -61,6 +61,20 @@ public enum JSONLookup {
         return written
     }
 
+    /// Decodes `document` when it is exactly one strict JSON string into `output` (at least `document.count`
+    /// bytes), returning the decoded length; `nil` for anything else (invalid escapes and UTF-8 included).
+    public static func decodeString(
+        _ document: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard output.count >= document.count, let value = try? JSONScanner.validate(document),
+            value.kind == .string
+        else {
+            return nil
+        }
+        return self.unescape(value.bytes, into: output)
+    }
+
     /// The value of the member `name` of the object whose JSON text is `object`, read up to that member.
     static func member(
         named name: UnsafeRawBufferPointer,

@@ -451,6 +451,15 @@ int ajwt_require_check(ajwt_str_t json, const ajwt_path_t *path,
  */
 size_t ajwt_json_join(ajwt_str_t raw, uint8_t *out);
 
+/*
+ * Decodes json when it is exactly one strict JSON string (valid escapes and
+ * UTF-8) into out, which must hold json.len bytes, and returns the decoded
+ * length; returns (size_t) -1 for anything else: for a "match" pattern
+ * given as JSON, so that an invalid escape fails closed rather than
+ * changing the pattern. Reentrant.
+ */
+size_t ajwt_json_string_decode(ajwt_str_t json, uint8_t *out);
+
 
 #ifdef __cplusplus
 }
