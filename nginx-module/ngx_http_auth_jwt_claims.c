@@ -29,7 +29,7 @@ typedef struct {
     ngx_str_t                    name;       /* as configured */
     ajwt_op_t                    op;
     int                          negate;
-    int                          json;       /* expected is JSON text */
+    int                          json;       /* AJWT_EXPECTED_* */
     ngx_http_complex_value_t     value;
 #if (NGX_PCRE)
     ngx_regex_t                 *regex;      /* a literal pattern */
@@ -47,6 +47,8 @@ static int ngx_http_auth_jwt_match(ngx_http_request_t *r,
     ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t json);
 static ngx_http_auth_jwt_requirement_t *ngx_http_auth_jwt_requirement_add(
     ngx_conf_t *cf, ngx_command_t *cmd, ngx_array_t **list, ngx_str_t *name);
+static char *ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_auth_jwt_requirement_t *rq, ngx_str_t *text);
 static ngx_int_t ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json,
     ngx_pool_t *pool, ngx_str_t *pattern);
 static void ngx_http_auth_jwt_path_cleanup(void *data);
@@ -386,10 +388,10 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     text = value[3];
 
     if (text.len && text.data[0] == '$') {
-        rq->json = 1;
+        rq->json = AJWT_EXPECTED_JSON;
 
     } else if (text.len >= 5 && ngx_strncmp(text.data, "json=", 5) == 0) {
-        rq->json = 1;
+        rq->json = AJWT_EXPECTED_JSON;
         text.data += 5;
         text.len -= 5;
     }
@@ -412,7 +414,7 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     if (rq->op != AJWT_OP_MATCH) {
-        return NGX_CONF_OK;
+        return ngx_http_auth_jwt_literal(cf, cmd, rq, &text);
     }
 
 #if (NGX_PCRE)
@@ -497,7 +499,7 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rq->op = (name.len == 3 && ngx_strncmp(name.data, "iss", 3) == 0)
              ? AJWT_OP_IN : AJWT_OP_ANY;
-    rq->json = 1;
+    rq->json = AJWT_EXPECTED_JSON;
     rq->reason = (char *) cmd->name.data;
 
     /* ["v1","v2"]: quotes and backslashes escaped, the rest as it is */
@@ -564,6 +566,37 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "\"%V\" takes no variables", &cmd->name);
         return NGX_CONF_ERROR;
     }
+
+    return ngx_http_auth_jwt_literal(cf, cmd, rq, &array);
+}
+
+
+/*
+ * A literal JSON value is validated once, here: a malformed one fails
+ * nginx -t, and requests compare with it without scanning it again.
+ */
+
+static char *
+ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_auth_jwt_requirement_t *rq, ngx_str_t *text)
+{
+    ajwt_str_t  expected;
+
+    if (rq->json == AJWT_EXPECTED_STRING || rq->value.lengths) {
+        return NGX_CONF_OK;
+    }
+
+    expected.data = text->data;
+    expected.len = text->len;
+
+    if (ajwt_require_validate(expected) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: invalid JSON value \"%V\"",
+                           &cmd->name, text);
+        return NGX_CONF_ERROR;
+    }
+
+    rq->json = AJWT_EXPECTED_VALIDATED;
 
     return NGX_CONF_OK;
 }

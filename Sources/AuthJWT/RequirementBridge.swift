@@ -86,11 +86,26 @@ public func ajwt_require_check(
         return AJWT_REQUIRE_INVALID
     }
     let requirement = ClaimRequirement(claimOperator, negated: negate != 0)
-    switch requirement.check(claimPath, in: document, against: expectedBytes, expectedIsJSON: expected_json != 0) {
+    let outcome = requirement.check(
+        claimPath,
+        in: document,
+        against: expectedBytes,
+        expectedIsJSON: expected_json != AJWT_EXPECTED_STRING,
+        expectedIsValidated: expected_json == AJWT_EXPECTED_VALIDATED
+    )
+    switch outcome {
     case .holds: return AJWT_REQUIRE_HOLDS
     case .fails: return AJWT_REQUIRE_FAILS
     case .invalid: return AJWT_REQUIRE_INVALID
     }
+}
+
+@c @implementation
+public func ajwt_require_validate(_ expected: ajwt_str_t) -> Int32 {
+    guard let bytes = UnsafeRawBufferPointer(expected) else {
+        return -1
+    }
+    return ClaimRequirement.isValidExpected(bytes) ? 0 : -1
 }
 
 // MARK: - Plus-style arrays

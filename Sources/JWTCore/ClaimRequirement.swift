@@ -37,12 +37,30 @@ public struct ClaimRequirement: Sendable, Hashable {
         _ path: ClaimPath,
         in document: UnsafeRawBufferPointer,
         against expected: UnsafeRawBufferPointer,
-        expectedIsJSON: Bool
+        expectedIsJSON: Bool,
+        expectedIsValidated: Bool = false
     ) -> RequirementOutcome {
         guard let value = JSONLookup.value(at: path, in: document) else {
             return .invalid
         }
-        return self.check(value, against: expected, expectedIsJSON: expectedIsJSON)
+        return self.check(
+            value,
+            against: expected,
+            expectedIsJSON: expectedIsJSON,
+            expectedIsValidated: expectedIsValidated
+        )
+    }
+
+    /// Whether `expected` is a JSON value `check` can compare with (strict, within the size bounds): a literal
+    /// checked once, at configuration time, is then passed with `expectedIsValidated` and never scanned again.
+    public static func isValidExpected(_ expected: UnsafeRawBufferPointer) -> Bool {
+        guard !expected.isEmpty, expected.count <= Self.maximumExpectedLength else {
+            return false
+        }
+        return (try? Self.withValidated(expected) { (value) throws(Incomparable) -> Bool in
+            try Self.checkSizes(of: value)
+            return true
+        }) ?? false
     }
 
     /// Checks `value`, a claim's kind and bytes as `JSONLookup` finds them, against `expected`: JSON text when
@@ -52,11 +70,21 @@ public struct ClaimRequirement: Sendable, Hashable {
     public func check(
         _ value: (kind: JSONKind, bytes: UnsafeRawBufferPointer),
         against expected: UnsafeRawBufferPointer,
-        expectedIsJSON: Bool
+        expectedIsJSON: Bool,
+        expectedIsValidated: Bool = false
     ) -> RequirementOutcome {
         let holds: Bool
         do {
-            holds = try self.evaluate(JSONSpan(kind: value.kind, bytes: value.bytes), expected, expectedIsJSON)
+            let claim = JSONSpan(kind: value.kind, bytes: value.bytes)
+            if expectedIsJSON && expectedIsValidated {
+                guard self.operator != .match else {
+                    throw Incomparable()
+                }
+                try Self.checkSizes(of: claim)
+                holds = try self.compare(claim, JSONSpan(validated: expected))
+            } else {
+                holds = try self.evaluate(claim, expected, expectedIsJSON)
+            }
         } catch {
             return .invalid
         }

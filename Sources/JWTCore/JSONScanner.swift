@@ -38,6 +38,27 @@ struct JSONSpan {
     let bytes: UnsafeRawBufferPointer
 }
 
+extension JSONSpan {
+    /// The value of `document`, a JSON text validated earlier, read from its first byte without scanning it again.
+    init(validated document: UnsafeRawBufferPointer) {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        let start = document.firstIndex { !isSpace($0) } ?? document.endIndex
+        let end = (document.lastIndex { !isSpace($0) }).map { $0 + 1 } ?? start
+        let text = UnsafeRawBufferPointer(rebasing: document[start..<max(start, end)])
+        switch text.first {
+        case UInt8(ascii: "\""):
+            // A string's span is its contents, still escaped, as the scanner gives it.
+            self.init(kind: .string, bytes: UnsafeRawBufferPointer(rebasing: text.dropFirst().dropLast()))
+        case UInt8(ascii: "{"): self.init(kind: .object, bytes: text)
+        case UInt8(ascii: "["): self.init(kind: .array, bytes: text)
+        case UInt8(ascii: "t"): self.init(kind: .true, bytes: text)
+        case UInt8(ascii: "f"): self.init(kind: .false, bytes: text)
+        case UInt8(ascii: "n"): self.init(kind: .null, bytes: text)
+        default: self.init(kind: .number, bytes: text)
+        }
+    }
+}
+
 /// Receives the members of the top-level object while a document is validated, so that a caller reads what it
 /// needs (a header's `alg`, a payload's `exp`) in the same pass.
 protocol JSONMemberVisitor {

@@ -15,7 +15,19 @@ fileprivate func check(
     let path = try claimPath(".v")
     return Array(payload.utf8).withUnsafeBytes { document in
         expected.withUnsafeBytes { expected in
-            requirement.check(path, in: document, against: expected, expectedIsJSON: json)
+            let outcome = requirement.check(path, in: document, against: expected, expectedIsJSON: json)
+            // A literal validated once at configuration time must decide exactly as one scanned per request.
+            if json && ClaimRequirement.isValidExpected(expected) {
+                let validated = requirement.check(
+                    path,
+                    in: document,
+                    against: expected,
+                    expectedIsJSON: true,
+                    expectedIsValidated: true
+                )
+                #expect(validated == outcome, "validated once: \(validated), scanned: \(outcome)")
+            }
+            return outcome
         }
     }
 }
@@ -393,5 +405,18 @@ extension String {
             return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
         }
         self = String(scalar).utf16.map(hex).joined()
+    }
+}
+
+@Suite("Expected values validated at configuration time")
+struct ValidatedExpectedTests {
+    @Test(arguments: [#"["a","b"]"#, #" {"k": 1} "#, "\"s\"", "-1.5e3", "true", "null", "[]"])
+    func acceptsOneJSONValue(text: String) {
+        #expect(Array(text.utf8).withUnsafeBytes { ClaimRequirement.isValidExpected($0) })
+    }
+
+    @Test(arguments: ["", "[1,", #"{"a":1,"a":2}"#, "\"\\.\"", "1 2", "plain", String(repeating: "[", count: 40)])
+    func refusesAnythingElse(text: String) {
+        #expect(!Array(text.utf8).withUnsafeBytes { ClaimRequirement.isValidExpected($0) })
     }
 }

@@ -384,6 +384,20 @@ typedef enum {
  */
 int ajwt_op_parse(ajwt_str_t text, ajwt_op_t *op, int *negate);
 
+/* What expected is, for ajwt_require_check() */
+#define AJWT_EXPECTED_STRING     0   /* a plain string */
+#define AJWT_EXPECTED_JSON       1   /* JSON text, validated on each call */
+#define AJWT_EXPECTED_VALIDATED  2   /* JSON text ajwt_require_validate()
+                                        accepted: not scanned again */
+
+/*
+ * Returns 0 when expected is JSON text ajwt_require_check() can compare
+ * with (strict, within the size bounds below), else -1: a literal is
+ * validated once, at configuration time, and then passed as
+ * AJWT_EXPECTED_VALIDATED. Reentrant.
+ */
+int ajwt_require_validate(ajwt_str_t expected);
+
 #define AJWT_REQUIRE_HOLDS     1
 #define AJWT_REQUIRE_FAILS     0
 #define AJWT_REQUIRE_INVALID  -1
@@ -391,8 +405,8 @@ int ajwt_op_parse(ajwt_str_t text, ajwt_op_t *op, int *negate);
 /*
  * Checks a requirement on json (a header or payload ajwt_verify() accepted):
  * the value at path against expected, which is JSON text when expected_json
- * is non-zero, else a plain string (compared as a JSON string with those
- * bytes). Any op but AJWT_OP_MATCH (the caller runs regular expressions,
+ * is AJWT_EXPECTED_JSON or AJWT_EXPECTED_VALIDATED, else a plain string
+ * (compared as a JSON string with those bytes). Any op but AJWT_OP_MATCH (the caller runs regular expressions,
  * through nginx's PCRE). Returns AJWT_REQUIRE_HOLDS or _FAILS (after
  * negation), or AJWT_REQUIRE_INVALID, which negation never turns into a
  * pass: the claim is absent, types cannot be compared (a number against a
