@@ -120,6 +120,9 @@ mc_set('a', 'live', record(last_access_time => $now,
 mc_set('a', 'idle', record(last_access_time => $now - 100,
     session_idle_timeout => 10));
 mc_set('a', 'bad', 'not a record');
+# Last written 2 h ago, no idle check: touch=1h is due, a cas is sent.
+mc_set('a', 'stale', record(last_access_time => $now - 7200,
+    session_idle_timeout => -1));
 
 is_rejected(http_get('/'), 401, 'TOKEN_MISSING', 'no token');
 is_rejected(http_get('/'), 401, 'TOKEN_MISSING', 'no token again');
@@ -132,6 +135,7 @@ is_rejected(http_get_token('/z/', $good), 403, 'FORBIDDEN', 'zone api: 403');
 
 is_ok(http_get_token('/s/', session_token('live'), 'X-FP' => 'f1'),
     'session OK');
+is_ok(http_get_token('/s/', session_token('stale')), 'session OK, touched');
 is_rejected(http_get_token('/s/', session_token('gone'), 'X-FP' => 'f1'),
     401, 'LOGGED_OUT', 'no record');
 is_rejected(http_get_token('/s/', session_token('live'), 'X-FP' => 'f2'),
@@ -150,18 +154,22 @@ decisions_are($s, {
     ''   => { TOKEN_MISSING => 2, INVALID_TOKEN => 1, TOKEN_EXPIRED => 1,
               OK => 3 },
     api  => { OK => 1, FORBIDDEN => 1 },
-    sess => { OK => 1, LOGGED_OUT => 1, FINGERPRINT_MISMATCH => 1,
+    sess => { OK => 2, LOGGED_OUT => 1, FINGERPRINT_MISMATCH => 1,
               SESSION_IDLE_TIMEOUT => 1, INVALID_SESSION => 1 },
     keys => { KEYS_UNAVAILABLE => 1 },
 }, 'every decision counted once, in its zone');
 
 my $mc = '127.0.0.1:' . memcached_port('a');
-is($s->{qq{auth_jwt_memcached_lookups_total{server="$mc"}}}, 5,
-    'memcached: 5 lookups');
+is($s->{qq{auth_jwt_memcached_lookups_total{server="$mc"}}}, 6,
+    'memcached: 6 lookups');
+is($s->{qq{auth_jwt_memcached_touches_total{server="$mc"}}}, 1,
+    'memcached: 1 touch (the stale record)');
+is($s->{qq{auth_jwt_memcached_cas_conflicts_total{server="$mc"}}}, 0,
+    'memcached: no cas conflict');
 is($s->{qq{auth_jwt_memcached_lookup_duration_seconds_count{server="$mc"}}},
-    5, 'memcached: 5 lookups timed');
+    6, 'memcached: 6 lookups timed');
 is($s->{qq{auth_jwt_memcached_lookup_duration_seconds_bucket{le="+Inf",server="$mc"}}},
-    5, 'memcached: +Inf bucket = count');
+    6, 'memcached: +Inf bucket = count');
 is($s->{qq{auth_jwt_memcached_errors_total{kind="$_",server="$mc"}}}, 0,
     "memcached: no $_ error") for qw(refused reset timeout unreadable local);
 cmp_ok($s->{qq{auth_jwt_memcached_connections_open{server="$mc"}}}, '>=', 1,
@@ -170,9 +178,9 @@ is($s->{qq{auth_jwt_memcached_connections_open{server="$mc"}}},
     $s->{qq{auth_jwt_memcached_connections_idle{server="$mc"}}},
     'memcached: every open connection idle between requests');
 
-# every token presented where the cache is on was looked up once: 12
+# every token presented where the cache is on was looked up once: 13
 is($s->{'auth_jwt_token_cache_hits_total{}'}
-    + $s->{'auth_jwt_token_cache_misses_total{}'}, 12,
+    + $s->{'auth_jwt_token_cache_misses_total{}'}, 13,
     'token cache: one lookup per token presented');
 cmp_ok($s->{'auth_jwt_token_cache_entries{}'}, '>=', 1,
     'token cache: entries kept');
