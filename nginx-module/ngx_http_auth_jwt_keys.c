@@ -1312,8 +1312,8 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
 {
     void                           *p;
     ngx_msec_t                      now;
-    ngx_queue_t                    *q, *prev;
-    ngx_http_auth_jwt_keys_node_t  *node;
+    ngx_queue_t                    *q;
+    ngx_http_auth_jwt_keys_node_t  *node, *n;
 
     now = ngx_current_msec;
 
@@ -1323,25 +1323,25 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
             return p;
         }
 
+        node = NULL;
+
         for (q = ngx_queue_last(&keys->sh->lru);
              q != ngx_queue_sentinel(&keys->sh->lru);
-             q = prev)
+             q = ngx_queue_prev(q))
         {
-            prev = ngx_queue_prev(q);
-            node = ngx_queue_data(q, ngx_http_auth_jwt_keys_node_t, queue);
+            n = ngx_queue_data(q, ngx_http_auth_jwt_keys_node_t, queue);
 
-            if (node != keep
-                && ngx_http_auth_jwt_keys_past(now, node->fetching))
-            {
+            if (n != keep && ngx_http_auth_jwt_keys_past(now, n->fetching)) {
+                node = n;
                 break;
             }
         }
 
-        if (q == ngx_queue_sentinel(&keys->sh->lru)) {
+        if (node == NULL) {
             return NULL;
         }
 
-        ngx_queue_remove(q);
+        ngx_queue_remove(&node->queue);
         ngx_rbtree_delete(&keys->sh->rbtree, &node->sn.node);
 
         if (node->body) {
