@@ -51,6 +51,10 @@ static char *ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_auth_jwt_requirement_t *rq, ngx_str_t *text);
 static ngx_int_t ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json,
     ngx_pool_t *pool, ngx_str_t *pattern);
+#if (NGX_PCRE)
+static ngx_regex_t *ngx_http_auth_jwt_regex(ngx_str_t *value, ngx_uint_t json,
+    ngx_pool_t *pool, ngx_str_t *err);
+#endif
 static void ngx_http_auth_jwt_path_cleanup(void *data);
 
 
@@ -201,10 +205,9 @@ ngx_http_auth_jwt_match(ngx_http_request_t *r,
 #if (NGX_PCRE)
     int                   rc;
     u_char               *p;
-    ngx_str_t             subject, value, pattern;
+    ngx_str_t             subject, value, err;
     ajwt_str_t            raw;
     ngx_regex_t          *regex;
-    ngx_regex_compile_t   rgc;
     u_char                errstr[NGX_MAX_CONF_ERRSTR];
 
     if (ajwt_path_get(json, rq->path, &raw) != AJWT_JSON_STRING) {
@@ -228,28 +231,22 @@ ngx_http_auth_jwt_match(ngx_http_request_t *r,
 
     if (regex == NULL) {
         if (ngx_http_complex_value(r, &rq->value, &value) != NGX_OK
-            || value.len > NGX_HTTP_AUTH_JWT_MAX_PATTERN
-            || ngx_http_auth_jwt_pattern(&value, rq->json, r->pool, &pattern)
-               != NGX_OK)
+            || value.len > NGX_HTTP_AUTH_JWT_MAX_PATTERN)
         {
             return AJWT_REQUIRE_INVALID;
         }
 
-        ngx_memzero(&rgc, sizeof(ngx_regex_compile_t));
+        err.len = NGX_MAX_CONF_ERRSTR;
+        err.data = errstr;
 
-        rgc.pattern = pattern;
-        rgc.pool = r->pool;
-        rgc.err.len = NGX_MAX_CONF_ERRSTR;
-        rgc.err.data = errstr;
+        regex = ngx_http_auth_jwt_regex(&value, rq->json, r->pool, &err);
 
-        if (ngx_regex_compile(&rgc) != NGX_OK) {
+        if (regex == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "auth_jwt: %s \"%V\": %V", rq->reason, &rq->name,
-                          &rgc.err);
+                          &err);
             return AJWT_REQUIRE_INVALID;
         }
-
-        regex = rgc.regex;
     }
 
 #if (NGX_PCRE2)
@@ -333,13 +330,13 @@ char *
 ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_str_t                         *value, text, pattern;
+    ngx_str_t                         *value, text;
     ajwt_str_t                         op;
     ngx_uint_t                         n;
     ngx_http_compile_complex_value_t   ccv;
     ngx_http_auth_jwt_requirement_t   *rq;
 #if (NGX_PCRE)
-    ngx_regex_compile_t                rgc;
+    ngx_str_t                          err;
     u_char                             errstr[NGX_MAX_CONF_ERRSTR];
 #endif
 
@@ -425,35 +422,20 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    if (ngx_http_auth_jwt_pattern(&text, rq->json, cf->pool, &pattern)
-        != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive: invalid pattern \"%V\": one "
-                           "JSON string expected", &cmd->name, &value[3]);
-        return NGX_CONF_ERROR;
-    }
+    err.len = NGX_MAX_CONF_ERRSTR;
+    err.data = errstr;
 
-    ngx_memzero(&rgc, sizeof(ngx_regex_compile_t));
+    rq->regex = ngx_http_auth_jwt_regex(&text, rq->json, cf->pool, &err);
 
-    rgc.pattern = pattern;
-    rgc.pool = cf->pool;
-    rgc.err.len = NGX_MAX_CONF_ERRSTR;
-    rgc.err.data = errstr;
-
-    if (ngx_regex_compile(&rgc) != NGX_OK) {
+    if (rq->regex == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %V",
-                           &cmd->name, &rgc.err);
+                           &cmd->name, &err);
         return NGX_CONF_ERROR;
     }
-
-    rq->regex = rgc.regex;
 
     return NGX_CONF_OK;
 
 #else
-
-    (void) pattern;
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"%V\" directive: \"match\" needs nginx built "
@@ -682,6 +664,43 @@ ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json, ngx_pool_t *pool,
 
     return NGX_OK;
 }
+
+
+#if (NGX_PCRE)
+
+/*
+ * The pattern of a "match" (a plain string, or one JSON string), compiled;
+ * NULL with the reason in err (err->len bytes at err->data).
+ */
+
+static ngx_regex_t *
+ngx_http_auth_jwt_regex(ngx_str_t *value, ngx_uint_t json, ngx_pool_t *pool,
+    ngx_str_t *err)
+{
+    ngx_regex_compile_t  rgc;
+
+    ngx_memzero(&rgc, sizeof(ngx_regex_compile_t));
+
+    if (ngx_http_auth_jwt_pattern(value, json, pool, &rgc.pattern) != NGX_OK) {
+        err->len = ngx_snprintf(err->data, err->len,
+                                "invalid pattern \"%V\": one JSON string "
+                                "expected", value)
+                   - err->data;
+        return NULL;
+    }
+
+    rgc.pool = pool;
+    rgc.err = *err;
+
+    if (ngx_regex_compile(&rgc) != NGX_OK) {
+        *err = rgc.err;
+        return NULL;
+    }
+
+    return rgc.regex;
+}
+
+#endif
 
 
 static void
