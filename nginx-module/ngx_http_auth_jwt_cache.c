@@ -36,6 +36,7 @@ typedef struct {
     ngx_rbtree_node_t            node;       /* key: the token's hash */
     ngx_queue_t                  queue;
     uint64_t                     keys;       /* ajwt_keyset_id() */
+    ngx_http_auth_jwt_decision_t  decision;
     size_t                       token_len;
     size_t                       header_len;
     size_t                       payload_len;
@@ -94,12 +95,15 @@ ngx_http_auth_jwt_cache_create(ngx_conf_t *cf, ngx_uint_t max)
 ngx_int_t
 ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
     uint64_t keys, ngx_str_t *token, uint32_t *hash,
-    ngx_pool_t *pool, ajwt_token_t *out)
+    ngx_pool_t *pool, ajwt_token_t *out,
+    ngx_http_auth_jwt_decision_t **decision)
 {
     u_char                          *p;
     ngx_int_t                        rc;
     ngx_rbtree_node_t               *node, *sentinel;
     ngx_http_auth_jwt_cache_node_t  *cn;
+
+    *decision = NULL;
 
     if (token->len > NGX_HTTP_AUTH_JWT_CACHE_MAX_TOKEN) {
         return NGX_DECLINED;
@@ -154,6 +158,8 @@ found:
     out->payload.data = p + cn->header_len;
     out->payload.len = cn->payload_len;
 
+    *decision = &cn->decision;
+
     ngx_queue_remove(&cn->queue);
     ngx_queue_insert_head(&cache->queue, &cn->queue);
 
@@ -168,7 +174,7 @@ found:
  * not in the cache. Best effort: without memory the request goes on.
  */
 
-void
+ngx_http_auth_jwt_decision_t *
 ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
     uint64_t keys, ngx_str_t *token, uint32_t hash,
     ajwt_token_t *verified, ngx_log_t *log)
@@ -177,7 +183,7 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
     ngx_http_auth_jwt_cache_node_t  *cn;
 
     if (token->len > NGX_HTTP_AUTH_JWT_CACHE_MAX_TOKEN) {
-        return;
+        return NULL;
     }
 
     if (cache->count >= cache->max) {
@@ -190,11 +196,12 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
                    + token->len + verified->header.len
                    + verified->payload.len, log);
     if (cn == NULL) {
-        return;
+        return NULL;
     }
 
     cn->node.key = hash;
     cn->keys = keys;
+    cn->decision.policy = NULL;
     cn->token_len = token->len;
     cn->header_len = verified->header.len;
     cn->payload_len = verified->payload.len;
@@ -212,6 +219,8 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "auth_jwt: token cache keeps a token, %ui of %ui",
                    cache->count, cache->max);
+
+    return &cn->decision;
 }
 
 

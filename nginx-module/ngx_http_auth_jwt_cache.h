@@ -9,6 +9,10 @@
  * next request with the same token skips base64url, JSON and the
  * signature. The caller still checks the time claims of a hit
  * (ajwt_check_time) on every request.
+ *
+ * An entry also keeps what a claim policy without variables decided for
+ * its token (the policy and the token are immutable, so is the decision),
+ * for the policy checks to replay.
  */
 
 
@@ -31,15 +35,27 @@
 
 typedef struct ngx_http_auth_jwt_cache_s  ngx_http_auth_jwt_cache_t;
 
+typedef struct {
+    void                        *policy;     /* that decided, or NULL */
+    ngx_uint_t                   failed;     /* first not holding, or the
+                                                policy's count */
+    ngx_int_t                    outcome;    /* AJWT_REQUIRE_* of failed */
+} ngx_http_auth_jwt_decision_t;
+
 
 ngx_http_auth_jwt_cache_t *ngx_http_auth_jwt_cache_create(ngx_conf_t *cf,
     ngx_uint_t max);
+/*
+ * *decision points into the entry: valid until the request next waits
+ * (an entry is only evicted by another request's put); NULL if none.
+ */
 ngx_int_t ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
     uint64_t keys, ngx_str_t *token, uint32_t *hash,
-    ngx_pool_t *pool, ajwt_token_t *out);
-void ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
-    uint64_t keys, ngx_str_t *token, uint32_t hash,
-    ajwt_token_t *verified, ngx_log_t *log);
+    ngx_pool_t *pool, ajwt_token_t *out,
+    ngx_http_auth_jwt_decision_t **decision);
+ngx_http_auth_jwt_decision_t *ngx_http_auth_jwt_cache_put(
+    ngx_http_auth_jwt_cache_t *cache, uint64_t keys, ngx_str_t *token,
+    uint32_t hash, ajwt_token_t *verified, ngx_log_t *log);
 
 
 #endif /* _NGX_HTTP_AUTH_JWT_CACHE_H_INCLUDED_ */

@@ -24,27 +24,28 @@
 #define NGX_HTTP_AUTH_JWT_MAX_PATTERN    1024
 
 
-typedef struct {
-    ajwt_path_t                 *path;
+/* the outcomes of a policy this long fit on the stack */
+#define NGX_HTTP_AUTH_JWT_OUTCOMES       16
+
+
+struct ngx_http_auth_jwt_requirement_s {
+    ajwt_requirement_t           core;       /* as the policy takes it */
     ngx_str_t                    name;       /* as configured */
-    ajwt_op_t                    op;
-    int                          negate;
-    int                          json;       /* AJWT_EXPECTED_* */
     ngx_http_complex_value_t     value;
 #if (NGX_PCRE)
     ngx_regex_t                 *regex;      /* a literal pattern */
 #endif
-    ngx_uint_t                   header;     /* on the JOSE header */
     ngx_uint_t                   status;     /* 401 or 403 */
     const char                  *reason;     /* static */
-} ngx_http_auth_jwt_requirement_t;
+};
 
 
-static ngx_int_t ngx_http_auth_jwt_policy_list(ngx_http_request_t *r,
-    ngx_array_t *list, ajwt_token_t *token, ajwt_status_t *status,
-    const char **reason);
+static char *ngx_http_auth_jwt_policy_compile(ngx_conf_t *cf,
+    ngx_http_auth_jwt_policy_t *policy);
+static ngx_int_t ngx_http_auth_jwt_policy_values(ngx_http_request_t *r,
+    ngx_http_auth_jwt_policy_t *policy, ajwt_str_t **values);
 static int ngx_http_auth_jwt_match(ngx_http_request_t *r,
-    ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t json);
+    ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t raw);
 static ngx_http_auth_jwt_requirement_t *ngx_http_auth_jwt_requirement_add(
     ngx_conf_t *cf, ngx_command_t *cmd, ngx_array_t **list, ngx_str_t *name);
 static char *ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -56,6 +57,7 @@ static ngx_regex_t *ngx_http_auth_jwt_regex(ngx_str_t *value, ngx_uint_t json,
     ngx_pool_t *pool, ngx_str_t *err);
 #endif
 static void ngx_http_auth_jwt_path_cleanup(void *data);
+static void ngx_http_auth_jwt_policy_cleanup(void *data);
 
 
 void
@@ -75,7 +77,7 @@ ngx_http_auth_jwt_policy_init(ngx_http_auth_jwt_policy_t *policy)
  * replace inherited ones is warned about.
  */
 
-void
+char *
 ngx_http_auth_jwt_policy_merge(ngx_conf_t *cf,
     ngx_http_auth_jwt_policy_t *prev, ngx_http_auth_jwt_policy_t *conf)
 {
@@ -103,23 +105,65 @@ ngx_http_auth_jwt_policy_merge(ngx_conf_t *cf,
     ngx_conf_merge_ptr_value(conf->audience, prev->audience, NULL);
     ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
     ngx_conf_merge_ptr_value(conf->claims, prev->claims, NULL);
+
+    /* a level that sets none of the four shares the compiled policy */
+
+    if (prev->compiled
+        && conf->issuer == prev->issuer && conf->audience == prev->audience
+        && conf->headers == prev->headers && conf->claims == prev->claims)
+    {
+        conf->compiled = prev->compiled;
+        conf->requirements = prev->requirements;
+        conf->count = prev->count;
+        conf->per_request = prev->per_request;
+        conf->constant = prev->constant;
+
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_auth_jwt_policy_compile(cf, conf);
 }
 
 
-ngx_int_t
-ngx_http_auth_jwt_policy_check(ngx_http_request_t *r,
-    ngx_http_auth_jwt_policy_t *policy, ajwt_token_t *token,
-    ajwt_status_t *status, const char **reason)
+static char *
+ngx_http_auth_jwt_policy_compile(ngx_conf_t *cf,
+    ngx_http_auth_jwt_policy_t *policy)
 {
-    ngx_uint_t    i;
-    ngx_array_t  *lists[4];
-
-    *status = AJWT_OK;
+    ngx_uint_t                        i, j, n;
+    ngx_array_t                      *lists[4];
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_auth_jwt_requirement_t  *rq;
 
     lists[0] = policy->issuer;
     lists[1] = policy->audience;
     lists[2] = policy->headers;
     lists[3] = policy->claims;
+
+    n = 0;
+
+    for (i = 0; i < 4; i++) {
+        n += lists[i] ? lists[i]->nelts : 0;
+    }
+
+    if (n == 0) {
+        return NGX_CONF_OK;
+    }
+
+    policy->requirements = ngx_palloc(cf->pool,
+                                n * sizeof(ngx_http_auth_jwt_requirement_t *));
+    if (policy->requirements == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    policy->compiled = ajwt_policy_create();
+    policy->constant = 1;
+    cln->handler = ngx_http_auth_jwt_policy_cleanup;
+    cln->data = policy->compiled;
 
     for (i = 0; i < 4; i++) {
 
@@ -127,70 +171,162 @@ ngx_http_auth_jwt_policy_check(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_http_auth_jwt_policy_list(r, lists[i], token, status, reason)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+        rq = lists[i]->elts;
 
-        if (*status != AJWT_OK) {
-            return NGX_OK;
+        for (j = 0; j < lists[i]->nelts; j++) {
+
+            /* literals were validated as each directive was read */
+
+            if (ajwt_policy_add(policy->compiled, &rq[j].core) != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%s\" directive: invalid value for "
+                                   "\"%V\"", rq[j].reason, &rq[j].name);
+                return NGX_CONF_ERROR;
+            }
+
+            if (rq[j].core.per_request) {
+                policy->per_request = 1;
+            }
+
+            if (rq[j].value.lengths) {
+                policy->constant = 0;
+            }
+
+            policy->requirements[policy->count++] = &rq[j];
         }
     }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_auth_jwt_policy_check(ngx_http_request_t *r,
+    ngx_http_auth_jwt_policy_t *policy, ajwt_token_t *token,
+    ngx_http_auth_jwt_decision_t *decision, ajwt_status_t *status,
+    const char **reason)
+{
+    int                               rc;
+    ngx_uint_t                        i;
+    ajwt_str_t                       *values;
+    ajwt_outcome_t                   *outcomes;
+    ngx_http_auth_jwt_requirement_t  *rq;
+    ajwt_outcome_t                    stack[NGX_HTTP_AUTH_JWT_OUTCOMES];
+
+    *status = AJWT_OK;
+
+    if (policy->compiled == NULL) {
+        return NGX_OK;
+    }
+
+    if (!policy->constant) {
+        decision = NULL;
+    }
+
+    if (decision && decision->policy == policy) {
+        i = decision->failed;
+        rc = decision->outcome;
+        goto decided;
+    }
+
+    values = NULL;
+
+    if (policy->per_request
+        && ngx_http_auth_jwt_policy_values(r, policy, &values) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    outcomes = stack;
+
+    if (policy->count > NGX_HTTP_AUTH_JWT_OUTCOMES) {
+        outcomes = ngx_palloc(r->pool, policy->count * sizeof(ajwt_outcome_t));
+        if (outcomes == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    rc = AJWT_REQUIRE_HOLDS;
+
+    for (i = ajwt_policy_check(policy->compiled, token->header,
+                               token->payload, values, outcomes);
+         i < policy->count;
+         i++)
+    {
+        rc = outcomes[i].outcome;
+
+        if (rc == AJWT_REQUIRE_DEFERRED) {
+            rc = ngx_http_auth_jwt_match(r, policy->requirements[i],
+                                         outcomes[i].value);
+        }
+
+        if (rc != AJWT_REQUIRE_HOLDS) {
+            break;
+        }
+    }
+
+    if (decision) {
+        decision->policy = policy;
+        decision->failed = i;
+        decision->outcome = rc;
+    }
+
+decided:
+
+    if (i == policy->count) {
+        return NGX_OK;
+    }
+
+    rq = policy->requirements[i];
+
+    /* the check's name only: never the claim's value */
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "auth_jwt: %s \"%V\" %s", rq->reason, &rq->name,
+                  (rc == AJWT_REQUIRE_FAILS)
+                  ? "does not hold"
+                  : "cannot be checked (absent, or of another type)");
+
+    *status = (rq->status == NGX_HTTP_FORBIDDEN) ? AJWT_FORBIDDEN
+                                                 : AJWT_INVALID_TOKEN;
+    *reason = "a claim requirement failed";
 
     return NGX_OK;
 }
 
 
+/* the expected values that come from variables, for this request */
+
 static ngx_int_t
-ngx_http_auth_jwt_policy_list(ngx_http_request_t *r, ngx_array_t *list,
-    ajwt_token_t *token, ajwt_status_t *status, const char **reason)
+ngx_http_auth_jwt_policy_values(ngx_http_request_t *r,
+    ngx_http_auth_jwt_policy_t *policy, ajwt_str_t **values)
 {
-    int                               rc;
     ngx_str_t                         value;
     ngx_uint_t                        i;
-    ajwt_str_t                        json, expected;
+    ajwt_str_t                       *v;
     ngx_http_auth_jwt_requirement_t  *rq;
 
-    rq = list->elts;
+    v = ngx_pcalloc(r->pool, policy->count * sizeof(ajwt_str_t));
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
 
-    for (i = 0; i < list->nelts; i++) {
+    for (i = 0; i < policy->count; i++) {
+        rq = policy->requirements[i];
 
-        json = rq[i].header ? token->header : token->payload;
-
-        if (rq[i].op == AJWT_OP_MATCH) {
-            rc = ngx_http_auth_jwt_match(r, &rq[i], json);
-
-        } else {
-            if (ngx_http_complex_value(r, &rq[i].value, &value) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            expected.data = value.data;
-            expected.len = value.len;
-
-            rc = ajwt_require_check(json, rq[i].path, rq[i].op,
-                                    rq[i].negate, expected, rq[i].json);
-        }
-
-        if (rc == AJWT_REQUIRE_HOLDS) {
+        if (!rq->core.per_request || rq->core.op == AJWT_OP_MATCH) {
             continue;
         }
 
-        /* the check's name only: never the claim's value */
+        if (ngx_http_complex_value(r, &rq->value, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "auth_jwt: %s \"%V\" %s", rq[i].reason, &rq[i].name,
-                      (rc == AJWT_REQUIRE_FAILS)
-                      ? "does not hold"
-                      : "cannot be checked (absent, or of another type)");
-
-        *status = (rq[i].status == NGX_HTTP_FORBIDDEN) ? AJWT_FORBIDDEN
-                                                       : AJWT_INVALID_TOKEN;
-        *reason = "a claim requirement failed";
-
-        return NGX_OK;
+        v[i].data = value.data;
+        v[i].len = value.len;
     }
+
+    *values = v;
 
     return NGX_OK;
 }
@@ -200,19 +336,14 @@ ngx_http_auth_jwt_policy_list(ngx_http_request_t *r, ngx_array_t *list,
 
 static int
 ngx_http_auth_jwt_match(ngx_http_request_t *r,
-    ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t json)
+    ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t raw)
 {
 #if (NGX_PCRE)
     int                   rc;
     u_char               *p;
     ngx_str_t             subject, value, err;
-    ajwt_str_t            raw;
     ngx_regex_t          *regex;
     u_char                errstr[NGX_MAX_CONF_ERRSTR];
-
-    if (ajwt_path_get(json, rq->path, &raw) != AJWT_JSON_STRING) {
-        return AJWT_REQUIRE_INVALID;
-    }
 
     subject.data = (u_char *) raw.data;
     subject.len = raw.len;
@@ -239,7 +370,7 @@ ngx_http_auth_jwt_match(ngx_http_request_t *r,
         err.len = NGX_MAX_CONF_ERRSTR;
         err.data = errstr;
 
-        regex = ngx_http_auth_jwt_regex(&value, rq->json, r->pool, &err);
+        regex = ngx_http_auth_jwt_regex(&value, rq->core.json, r->pool, &err);
 
         if (regex == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -303,11 +434,11 @@ ngx_http_auth_jwt_match(ngx_http_request_t *r,
     }
 
     if (rc >= 0) {
-        return rq->negate ? AJWT_REQUIRE_FAILS : AJWT_REQUIRE_HOLDS;
+        return rq->core.negate ? AJWT_REQUIRE_FAILS : AJWT_REQUIRE_HOLDS;
     }
 
     if (rc == NGX_REGEX_NO_MATCHED) {
-        return rq->negate ? AJWT_REQUIRE_HOLDS : AJWT_REQUIRE_FAILS;
+        return rq->core.negate ? AJWT_REQUIRE_HOLDS : AJWT_REQUIRE_FAILS;
     }
 
     return AJWT_REQUIRE_INVALID;
@@ -350,8 +481,8 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    rq->header = (ngx_strcmp(cmd->name.data, "auth_jwt_require_header")
-                  == 0);
+    rq->core.on_header = (ngx_strcmp(cmd->name.data,
+                                     "auth_jwt_require_header") == 0);
     rq->reason = (char *) cmd->name.data;
 
     if (n == 5) {
@@ -373,7 +504,7 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     op.data = value[2].data;
     op.len = value[2].len;
 
-    if (ajwt_op_parse(op, &rq->op, &rq->negate) != 0) {
+    if (ajwt_op_parse(op, &rq->core.op, &rq->core.negate) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" directive: unknown operator \"%V\": eq, "
                            "gt, ge, lt, le, in, any, match, each negated "
@@ -385,10 +516,10 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     text = value[3];
 
     if (text.len && text.data[0] == '$') {
-        rq->json = AJWT_EXPECTED_JSON;
+        rq->core.json = 1;
 
     } else if (text.len >= 5 && ngx_strncmp(text.data, "json=", 5) == 0) {
-        rq->json = AJWT_EXPECTED_JSON;
+        rq->core.json = 1;
         text.data += 5;
         text.len -= 5;
     }
@@ -410,7 +541,7 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (rq->op != AJWT_OP_MATCH) {
+    if (rq->core.op != AJWT_OP_MATCH) {
         return ngx_http_auth_jwt_literal(cf, cmd, rq, &text);
     }
 
@@ -425,7 +556,8 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     err.len = NGX_MAX_CONF_ERRSTR;
     err.data = errstr;
 
-    rq->regex = ngx_http_auth_jwt_regex(&text, rq->json, cf->pool, &err);
+    rq->regex = ngx_http_auth_jwt_regex(&text, rq->core.json, cf->pool,
+                                        &err);
 
     if (rq->regex == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %V",
@@ -479,9 +611,9 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    rq->op = (name.len == 3 && ngx_strncmp(name.data, "iss", 3) == 0)
-             ? AJWT_OP_IN : AJWT_OP_ANY;
-    rq->json = AJWT_EXPECTED_JSON;
+    rq->core.op = (name.len == 3 && ngx_strncmp(name.data, "iss", 3) == 0)
+                  ? AJWT_OP_IN : AJWT_OP_ANY;
+    rq->core.json = 1;
     rq->reason = (char *) cmd->name.data;
 
     /* ["v1","v2"]: quotes and backslashes escaped, the rest as it is */
@@ -554,31 +686,35 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * A literal JSON value is validated once, here: a malformed one fails
- * nginx -t, and requests compare with it without scanning it again.
+ * A requirement's expected value: from variables, for each request, or a
+ * literal, checked here so that a malformed one fails nginx -t on its line.
  */
 
 static char *
 ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_auth_jwt_requirement_t *rq, ngx_str_t *text)
 {
-    ajwt_str_t  expected;
+    ngx_int_t       rc;
+    ajwt_policy_t  *probe;
 
-    if (rq->json == AJWT_EXPECTED_STRING || rq->value.lengths) {
+    if (rq->value.lengths) {
+        rq->core.per_request = 1;
         return NGX_CONF_OK;
     }
 
-    expected.data = text->data;
-    expected.len = text->len;
+    rq->core.expected.data = text->data;
+    rq->core.expected.len = text->len;
 
-    if (ajwt_require_validate(expected) != 0) {
+    probe = ajwt_policy_create();
+    rc = ajwt_policy_add(probe, &rq->core);
+    ajwt_policy_free(probe);
+
+    if (rc != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" directive: invalid JSON value \"%V\"",
                            &cmd->name, text);
         return NGX_CONF_ERROR;
     }
-
-    rq->json = AJWT_EXPECTED_VALIDATED;
 
     return NGX_CONF_OK;
 }
@@ -615,9 +751,9 @@ ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_command_t *cmd,
         return NULL;
     }
 
-    rq->path = ajwt_path_parse(name->data, name->len, err, sizeof(err));
+    rq->core.path = ajwt_path_parse(name->data, name->len, err, sizeof(err));
 
-    if (rq->path == NULL) {
+    if (rq->core.path == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" directive: invalid name \"%V\": %s",
                            &cmd->name, name, err);
@@ -625,7 +761,7 @@ ngx_http_auth_jwt_requirement_add(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     cln->handler = ngx_http_auth_jwt_path_cleanup;
-    cln->data = rq->path;
+    cln->data = (void *) rq->core.path;
 
     return rq;
 }
@@ -707,4 +843,11 @@ static void
 ngx_http_auth_jwt_path_cleanup(void *data)
 {
     ajwt_path_free(data);
+}
+
+
+static void
+ngx_http_auth_jwt_policy_cleanup(void *data)
+{
+    ajwt_policy_free(data);
 }

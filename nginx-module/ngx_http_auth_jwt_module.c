@@ -62,6 +62,7 @@ typedef struct {
 typedef struct {
     ngx_http_auth_jwt_loc_conf_t  *conf;     /* the configuration it is for */
     ajwt_token_t                   token;
+    ngx_http_auth_jwt_decision_t  *decision; /* in the token cache */
     ajwt_status_t                  status;
     const char                    *reason;   /* static, from the core */
     ngx_http_auth_jwt_keys_wait_t  keys;
@@ -554,7 +555,8 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
      */
 
     if (ngx_http_auth_jwt_policy_check(r, &ajlcf->policy, &ctx->token,
-                                       &ctx->status, &ctx->reason)
+                                       ctx->decision, &ctx->status,
+                                       &ctx->reason)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -590,6 +592,7 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
 
     now = ngx_time();
     hash = 0;
+    ctx->decision = NULL;
 
     /* keys fetched for one request only (auth_jwt_key_cache 0) are not
      * worth a cache entry */
@@ -599,7 +602,8 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
 
     if (cache) {
         rc = ngx_http_auth_jwt_cache_get(cache, ajwt_keyset_id(keys), token,
-                                         &hash, r->pool, &ctx->token);
+                                         &hash, r->pool, &ctx->token,
+                                         &ctx->decision);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -634,8 +638,10 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     /* only tokens that verified are kept: a failure is never cached */
 
     if (ctx->status == AJWT_OK && cache) {
-        ngx_http_auth_jwt_cache_put(cache, ajwt_keyset_id(keys), token, hash,
-                                    &ctx->token, r->connection->log);
+        ctx->decision = ngx_http_auth_jwt_cache_put(cache,
+                                                    ajwt_keyset_id(keys),
+                                                    token, hash, &ctx->token,
+                                                    r->connection->log);
     }
 
     return NGX_OK;
@@ -1383,7 +1389,11 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->key_requests, prev->key_requests, NULL);
     ngx_conf_merge_value(conf->key_cache, prev->key_cache, NGX_CONF_UNSET);
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
-    ngx_http_auth_jwt_policy_merge(cf, &prev->policy, &conf->policy);
+    if (ngx_http_auth_jwt_policy_merge(cf, &prev->policy, &conf->policy)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     conf->sources.requests = conf->key_requests;
     conf->sources.file = conf->keys;

@@ -254,7 +254,7 @@ extension UnsafeBufferPointer<ajwt_str_t> {
 }
 
 extension ajwt_str_t {
-    fileprivate init(_ bytes: UnsafeRawBufferPointer) {
+    init(_ bytes: UnsafeRawBufferPointer) {
         self.init(data: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), len: bytes.count)
     }
 }

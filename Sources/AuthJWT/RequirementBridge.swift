@@ -36,23 +36,6 @@ public func ajwt_path_free(_ path: OpaquePointer?) {
     Unmanaged<ClaimPath>.fromOpaque(UnsafeRawPointer(path)).release()
 }
 
-@c @implementation
-public func ajwt_path_get(
-    _ json: ajwt_str_t,
-    _ path: OpaquePointer?,
-    _ raw: UnsafeMutablePointer<ajwt_str_t>?
-) -> ajwt_json_type_t {
-    raw?.pointee = ajwt_str_t(data: nil, len: 0)
-    guard let claimPath = ClaimPath.borrowing(path), let document = UnsafeRawBufferPointer(json),
-        let value = JSONLookup.value(at: claimPath, in: document)
-    else {
-        return AJWT_JSON_ABSENT
-    }
-    let start = value.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-    raw?.pointee = ajwt_str_t(data: start, len: value.bytes.count)
-    return ajwt_json_type_t(value.kind)
-}
-
 // MARK: - Requirements
 
 @c @implementation
@@ -71,41 +54,80 @@ public func ajwt_op_parse(
     return 0
 }
 
+// MARK: - Policies
+
 @c @implementation
-public func ajwt_require_check(
-    _ json: ajwt_str_t,
-    _ path: OpaquePointer?,
-    _ op: ajwt_op_t,
-    _ negate: Int32,
-    _ expected: ajwt_str_t,
-    _ expected_json: Int32
-) -> Int32 {
-    guard let claimPath = ClaimPath.borrowing(path), let document = UnsafeRawBufferPointer(json),
-        let expectedBytes = UnsafeRawBufferPointer(expected), let claimOperator = ClaimOperator(op)
-    else {
-        return AJWT_REQUIRE_INVALID
+public func ajwt_policy_create() -> OpaquePointer? {
+    OpaquePointer(Unmanaged.passRetained(ClaimPolicy()).toOpaque())
+}
+
+@c @implementation
+public func ajwt_policy_free(_ policy: OpaquePointer?) {
+    guard let policy else {
+        return
     }
-    let requirement = ClaimRequirement(claimOperator, negated: negate != 0)
-    let outcome = requirement.check(
-        claimPath,
-        in: document,
-        against: expectedBytes,
-        expectedIsJSON: expected_json != AJWT_EXPECTED_STRING,
-        expectedIsValidated: expected_json == AJWT_EXPECTED_VALIDATED
-    )
-    switch outcome {
-    case .holds: return AJWT_REQUIRE_HOLDS
-    case .fails: return AJWT_REQUIRE_FAILS
-    case .invalid: return AJWT_REQUIRE_INVALID
+    Unmanaged<ClaimPolicy>.fromOpaque(UnsafeRawPointer(policy)).release()
+}
+
+@c @implementation
+public func ajwt_policy_add(_ policy: OpaquePointer?, _ rq: UnsafePointer<ajwt_requirement_t>?) -> Int32 {
+    guard let claimPolicy = ClaimPolicy.borrowing(policy), let rq = rq?.pointee,
+        let claimPath = ClaimPath.borrowing(rq.path), let claimOperator = ClaimOperator(rq.op)
+    else {
+        return -1
+    }
+    let expected: ClaimPolicy.Expected
+    if rq.per_request != 0 || claimOperator == .match {
+        expected = .perRequest(isJSON: rq.json != 0)
+    } else {
+        guard let text = UnsafeRawBufferPointer(rq.expected) else {
+            return -1
+        }
+        expected = .literal(text, isJSON: rq.json != 0)
+    }
+    do {
+        try claimPolicy.add(
+            claimPath,
+            onHeader: rq.on_header != 0,
+            ClaimRequirement(claimOperator, negated: rq.negate != 0),
+            expected: expected
+        )
+        return 0
+    } catch {
+        return -1
     }
 }
 
 @c @implementation
-public func ajwt_require_validate(_ expected: ajwt_str_t) -> Int32 {
-    guard let bytes = UnsafeRawBufferPointer(expected) else {
-        return -1
+public func ajwt_policy_count(_ policy: OpaquePointer?) -> Int {
+    ClaimPolicy.borrowing(policy)?.count ?? 0
+}
+
+@c @implementation
+public func ajwt_policy_check(
+    _ policy: OpaquePointer?,
+    _ header: ajwt_str_t,
+    _ payload: ajwt_str_t,
+    _ values: UnsafePointer<ajwt_str_t>?,
+    _ outcomes: UnsafeMutablePointer<ajwt_outcome_t>?
+) -> Int {
+    guard let claimPolicy = ClaimPolicy.borrowing(policy), let outcomes else {
+        return 0
     }
-    return ClaimRequirement.isValidExpected(bytes) ? 0 : -1
+    guard let header = UnsafeRawBufferPointer(header), let payload = UnsafeRawBufferPointer(payload) else {
+        for position in 0..<claimPolicy.count {
+            outcomes[position] = ajwt_outcome_t(outcome: AJWT_REQUIRE_INVALID, value: ajwt_str_t(data: nil, len: 0))
+        }
+        return 0
+    }
+    return claimPolicy.check(
+        header: header,
+        payload: payload,
+        perRequest: { position in values.flatMap { UnsafeRawBufferPointer($0[position]) } },
+        report: { position, outcome, value in
+            outcomes[position] = ajwt_outcome_t(outcome: Int32(outcome), value: value.map(ajwt_str_t.init) ?? ajwt_str_t(data: nil, len: 0))
+        }
+    )
 }
 
 // MARK: - Plus-style arrays
@@ -131,6 +153,27 @@ extension ClaimPath {
             return nil
         }
         return Unmanaged<ClaimPath>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+}
+
+extension ClaimPolicy {
+    /// The policy behind an `ajwt_policy_t *`, without taking ownership.
+    fileprivate static func borrowing(_ pointer: OpaquePointer?) -> ClaimPolicy? {
+        guard let pointer else {
+            return nil
+        }
+        return Unmanaged<ClaimPolicy>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+}
+
+extension Int32 {
+    fileprivate init(_ outcome: ClaimPolicy.Outcome) {
+        switch outcome {
+        case .holds: self = AJWT_REQUIRE_HOLDS
+        case .fails: self = AJWT_REQUIRE_FAILS
+        case .invalid: self = AJWT_REQUIRE_INVALID
+        case .deferred: self = AJWT_REQUIRE_DEFERRED
+        }
     }
 }
 

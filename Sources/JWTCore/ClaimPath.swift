@@ -182,12 +182,21 @@ extension JSONLookup {
         at path: ClaimPath,
         in document: UnsafeRawBufferPointer
     ) -> (kind: JSONKind, bytes: UnsafeRawBufferPointer)? {
-        path.names.withUnsafeBytes { names in
+        self.value(at: path, from: JSONSpan(kind: .object, bytes: document), step: 0).map { ($0.kind, $0.bytes) }
+    }
+
+    /// The value at the steps of `path` from `step` on, starting from `value` (the value the steps before lead
+    /// to).
+    static func value(at path: ClaimPath, from value: JSONSpan, step first: Int) -> JSONSpan? {
+        guard first < path.steps.count else {
+            return value
+        }
+        return path.names.withUnsafeBytes { names in
             do {
-                var value = JSONSpan(kind: .object, bytes: document)
-                for (nesting, step) in path.steps.enumerated() {
+                var value = value
+                for nesting in first..<path.steps.count {
                     let next: JSONSpan?
-                    switch step {
+                    switch path.steps[nesting] {
                     case .member(let range):
                         guard value.kind == .object else {
                             return nil
@@ -209,7 +218,7 @@ extension JSONLookup {
                     }
                     value = next
                 }
-                return (value.kind, value.bytes)
+                return value
             } catch {
                 return nil
             }

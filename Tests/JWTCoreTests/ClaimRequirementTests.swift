@@ -27,8 +27,47 @@ fileprivate func check(
                 )
                 #expect(validated == outcome, "validated once: \(validated), scanned: \(outcome)")
             }
+            // A compiled policy (a literal, and the same value per request) decides exactly as the requirement.
+            if requirement.operator != .match {
+                #expect(policyOutcome(path, requirement, document, expected, json: json, perRequest: true) == outcome)
+                if let literal = policyOutcome(path, requirement, document, expected, json: json, perRequest: false) {
+                    #expect(literal == outcome, "compiled literal: \(literal), requirement: \(outcome)")
+                }
+            }
             return outcome
         }
+    }
+}
+
+/// The outcome of `requirement` as the only one of a `ClaimPolicy`, its expected value a literal or given per
+/// request; `nil` when the policy refuses the literal.
+fileprivate func policyOutcome(
+    _ path: ClaimPath,
+    _ requirement: ClaimRequirement,
+    _ document: UnsafeRawBufferPointer,
+    _ expected: UnsafeRawBufferPointer,
+    json: Bool,
+    perRequest: Bool
+) -> RequirementOutcome? {
+    let policy = ClaimPolicy()
+    do {
+        try policy.add(
+            path,
+            onHeader: false,
+            requirement,
+            expected: perRequest ? .perRequest(isJSON: json) : .literal(expected, isJSON: json)
+        )
+    } catch {
+        return nil
+    }
+    var result: ClaimPolicy.Outcome?
+    let first = policy.check(header: UnsafeRawBufferPointer(start: nil, count: 0), payload: document,
+        perRequest: { _ in expected }, report: { _, outcome, _ in result = outcome })
+    #expect((first == 0) == (result != .holds))
+    switch result {
+    case .holds: return .holds
+    case .fails: return .fails
+    default: return .invalid
     }
 }
 

@@ -355,15 +355,6 @@ ajwt_path_t *ajwt_path_parse(const uint8_t *text, size_t len, char *err,
 /* Releases a path. NULL is ignored. */
 void ajwt_path_free(ajwt_path_t *path);
 
-/*
- * As ajwt_json_get(), for a parsed path (exact member names). An index
- * takes an element of an array; past the end, or into a value of another
- * kind, the value is AJWT_JSON_ABSENT. Reentrant and thread-safe; path is
- * only read.
- */
-ajwt_json_type_t ajwt_path_get(ajwt_str_t json, const ajwt_path_t *path,
-    ajwt_str_t *raw);
-
 typedef enum {
     AJWT_OP_EQ = 0,
     AJWT_OP_GT,
@@ -384,35 +375,69 @@ typedef enum {
  */
 int ajwt_op_parse(ajwt_str_t text, ajwt_op_t *op, int *negate);
 
-/* What expected is, for ajwt_require_check() */
-#define AJWT_EXPECTED_STRING     0   /* a plain string */
-#define AJWT_EXPECTED_JSON       1   /* JSON text, validated on each call */
-#define AJWT_EXPECTED_VALIDATED  2   /* JSON text ajwt_require_validate()
-                                        accepted: not scanned again */
-
 /*
- * Returns 0 when expected is JSON text ajwt_require_check() can compare
- * with (strict, within the size bounds below), else -1: a literal is
- * validated once, at configuration time, and then passed as
- * AJWT_EXPECTED_VALIDATED. Reentrant.
+ * A claim policy: the requirements of a location, built at configuration
+ * time and checked together, reading each document once per check.
  */
-int ajwt_require_validate(ajwt_str_t expected);
+typedef struct ajwt_policy_s  ajwt_policy_t;
 
-#define AJWT_REQUIRE_HOLDS     1
-#define AJWT_REQUIRE_FAILS     0
-#define AJWT_REQUIRE_INVALID  -1
+/* Creates an empty policy; never NULL. Release with ajwt_policy_free(). */
+ajwt_policy_t *ajwt_policy_create(void);
+
+/* Releases a policy. NULL is ignored. */
+void ajwt_policy_free(ajwt_policy_t *policy);
+
+/* One requirement, as ajwt_policy_add() takes it. */
+typedef struct {
+    const ajwt_path_t  *path;        /* kept by the policy: free yours */
+    int                 on_header;   /* the JOSE header, not the claims */
+    ajwt_op_t           op;
+    int                 negate;
+    int                 json;        /* expected is JSON text, else a
+                                        plain string */
+    int                 per_request; /* expected comes with each check */
+    ajwt_str_t          expected;    /* the literal, unless per_request or
+                                        op is AJWT_OP_MATCH */
+} ajwt_requirement_t;
 
 /*
- * Checks a requirement on json (a header or payload ajwt_verify() accepted):
- * the value at path against expected, which is JSON text when expected_json
- * is AJWT_EXPECTED_JSON or AJWT_EXPECTED_VALIDATED, else a plain string
- * (compared as a JSON string with those bytes). Any op but AJWT_OP_MATCH (the caller runs regular expressions,
- * through nginx's PCRE). Returns AJWT_REQUIRE_HOLDS or _FAILS (after
- * negation), or AJWT_REQUIRE_INVALID, which negation never turns into a
- * pass: the claim is absent, types cannot be compared (a number against a
- * string with gt, in against a non-array non-object, ...), or expected is
- * not valid JSON (or too large/deep). Reentrant; allocates nothing per
- * call if possible.
+ * Adds a requirement, checked after those added before. Returns 0, or -1
+ * when a literal JSON expected value is one no check could compare with
+ * (not strict JSON, or beyond the bounds below). Configuration time.
+ */
+int ajwt_policy_add(ajwt_policy_t *policy, const ajwt_requirement_t *rq);
+
+/* The number of requirements. */
+size_t ajwt_policy_count(const ajwt_policy_t *policy);
+
+#define AJWT_REQUIRE_HOLDS      1
+#define AJWT_REQUIRE_FAILS      0
+#define AJWT_REQUIRE_INVALID   -1
+#define AJWT_REQUIRE_DEFERRED   2
+
+/* The outcome of one requirement. */
+typedef struct {
+    int                 outcome;     /* AJWT_REQUIRE_* */
+    ajwt_str_t          value;       /* DEFERRED: the string, escaped */
+} ajwt_outcome_t;
+
+/*
+ * Checks every requirement of policy against header and payload (documents
+ * ajwt_verify() accepted), writing outcomes[i] for requirement i (the caller
+ * gives ajwt_policy_count() of them), and returns the position of the first
+ * that is not AJWT_REQUIRE_HOLDS, or ajwt_policy_count() when all hold.
+ * values[i] is the expected value of a per_request requirement i (values may
+ * be NULL when there are none). Reentrant and thread-safe; allocates nothing
+ * when it can take its room from the stack.
+ *
+ * An outcome is AJWT_REQUIRE_HOLDS or _FAILS (after negation), or
+ * AJWT_REQUIRE_INVALID, which negation never turns into a pass: the value is
+ * absent, the types cannot be compared (a number against a string with gt,
+ * in against a non-array non-object, ...), or expected is not valid JSON
+ * (or too large or deep). For AJWT_OP_MATCH it is AJWT_REQUIRE_DEFERRED
+ * with the value's escaped contents (see ajwt_json_unescape()) when the
+ * value is a string, for the caller's regular expression, else INVALID (as
+ * kjdev has it).
  *
  * The rules (kjdev's "Comparison Rules", made exact):
  *   eq   JSON equality, for values of any kinds (different kinds are never
@@ -434,22 +459,17 @@ int ajwt_require_validate(ajwt_str_t expected);
  *   any  expected an array (else INVALID): the value, when an array, shares
  *        an element with it; any other value equals one of its elements.
  *        An empty array on either side fails.
- * A plain string (expected_json zero) is a JSON string: eq holds for a
- * string claim of those bytes; gt ge lt le in any against it are INVALID.
+ * A plain string (json zero) is a JSON string: eq holds for a string claim
+ * of those bytes; gt ge lt le in any against it are INVALID.
  * INVALID too: an empty expected (an unset variable, as kjdev refuses it),
  * one longer than AJWT_MAX_REQUIRE_VALUE_LEN, not UTF-8 (plain) or not one
  * strict JSON text (duplicate names, invalid UTF-8, deeper than
  * AJWT_MAX_JSON_DEPTH); an array or object of more than
  * AJWT_MAX_REQUIRE_ELEMENTS entries in the claim or expected; a number
- * whose exponent has more than 9 digits; an unknown op, AJWT_OP_MATCH, a
- * NULL path or json.
- *
- * For AJWT_OP_MATCH the caller reads the value with ajwt_path_get() (a
- * value that is not a string cannot match: INVALID, as kjdev has it),
- * decodes it with ajwt_json_unescape(), and runs the pattern.
+ * whose exponent has more than 9 digits.
  */
-int ajwt_require_check(ajwt_str_t json, const ajwt_path_t *path,
-    ajwt_op_t op, int negate, ajwt_str_t expected, int expected_json);
+size_t ajwt_policy_check(const ajwt_policy_t *policy, ajwt_str_t header,
+    ajwt_str_t payload, const ajwt_str_t *values, ajwt_outcome_t *outcomes);
 
 /*
  * NGINX Plus's form of an array claim for variables: writes the elements of
