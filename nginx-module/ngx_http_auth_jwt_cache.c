@@ -36,6 +36,7 @@ typedef struct {
     ngx_rbtree_node_t            node;       /* key: the token's hash */
     ngx_queue_t                  queue;
     uint64_t                     keys;       /* ajwt_keyset_id() */
+    ajwt_times_t                 times;
     ngx_http_auth_jwt_decision_t  decision;
     size_t                       token_len;
     size_t                       header_len;
@@ -95,7 +96,7 @@ ngx_http_auth_jwt_cache_create(ngx_conf_t *cf, ngx_uint_t max)
 ngx_int_t
 ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
     uint64_t keys, ngx_str_t *token, uint32_t *hash,
-    ngx_pool_t *pool, ajwt_token_t *out,
+    ngx_pool_t *pool, ajwt_token_t *out, ajwt_times_t *times,
     ngx_http_auth_jwt_decision_t **decision)
 {
     u_char                          *p;
@@ -158,6 +159,7 @@ found:
     out->payload.data = p + cn->header_len;
     out->payload.len = cn->payload_len;
 
+    *times = cn->times;
     *decision = &cn->decision;
 
     ngx_queue_remove(&cn->queue);
@@ -180,9 +182,13 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
     ajwt_token_t *verified, ngx_log_t *log)
 {
     u_char                          *p;
+    const char                      *reason;
+    ajwt_times_t                     times;
     ngx_http_auth_jwt_cache_node_t  *cn;
 
-    if (token->len > NGX_HTTP_AUTH_JWT_CACHE_MAX_TOKEN) {
+    if (token->len > NGX_HTTP_AUTH_JWT_CACHE_MAX_TOKEN
+        || ajwt_times_read(verified->payload, &times, &reason) != AJWT_OK)
+    {
         return NULL;
     }
 
@@ -201,6 +207,7 @@ ngx_http_auth_jwt_cache_put(ngx_http_auth_jwt_cache_t *cache,
 
     cn->node.key = hash;
     cn->keys = keys;
+    cn->times = times;
     cn->decision.policy = NULL;
     cn->token_len = token->len;
     cn->header_len = verified->header.len;

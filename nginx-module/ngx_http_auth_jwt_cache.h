@@ -7,8 +7,8 @@
  * and the identity of the key set that verified it (ajwt_keyset_id(): a
  * set built anew, as fetched keys are, starts with no entries), so that the
  * next request with the same token skips base64url, JSON and the
- * signature. The caller still checks the time claims of a hit
- * (ajwt_check_time) on every request.
+ * signature. The time claims are read once, when the token is kept; the
+ * caller checks them on every hit (ajwt_times_check).
  *
  * An entry also keeps what a claim policy without variables decided for
  * its token (the policy and the token are immutable, so is the decision),
@@ -51,7 +51,7 @@ ngx_http_auth_jwt_cache_t *ngx_http_auth_jwt_cache_create(ngx_conf_t *cf,
  */
 ngx_int_t ngx_http_auth_jwt_cache_get(ngx_http_auth_jwt_cache_t *cache,
     uint64_t keys, ngx_str_t *token, uint32_t *hash,
-    ngx_pool_t *pool, ajwt_token_t *out,
+    ngx_pool_t *pool, ajwt_token_t *out, ajwt_times_t *times,
     ngx_http_auth_jwt_decision_t **decision);
 ngx_http_auth_jwt_decision_t *ngx_http_auth_jwt_cache_put(
     ngx_http_auth_jwt_cache_t *cache, uint64_t keys, ngx_str_t *token,

@@ -588,6 +588,7 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     time_t                      now;
     uint32_t                    hash;
     ngx_int_t                   rc;
+    ajwt_times_t                times;
     ngx_http_auth_jwt_cache_t  *cache;
 
     now = ngx_time();
@@ -603,7 +604,7 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     if (cache) {
         rc = ngx_http_auth_jwt_cache_get(cache, ajwt_keyset_id(keys), token,
                                          &hash, r->pool, &ctx->token,
-                                         &ctx->decision);
+                                         &times, &ctx->decision);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -614,8 +615,8 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
                        rc == NGX_OK ? "hit" : "miss");
 
         if (rc == NGX_OK) {
-            ctx->status = ajwt_check_time(ctx->token.payload, now,
-                                          ajlcf->leeway, &ctx->reason);
+            ctx->status = ajwt_times_check(&times, now, ajlcf->leeway,
+                                           &ctx->reason);
             return NGX_OK;
         }
     }

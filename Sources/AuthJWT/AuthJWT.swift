@@ -131,18 +131,47 @@ public func ajwt_verify(
 }
 
 @c @implementation
-public func ajwt_check_time(
+public func ajwt_times_read(
     _ payload: ajwt_str_t,
+    _ times: UnsafeMutablePointer<ajwt_times_t>?,
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> ajwt_status_t {
+    guard let payload = UnsafeRawBufferPointer(payload), let times else {
+        reason?.pointee = ("invalid arguments to ajwt_times_read" as StaticString).cString
+        return AJWT_INVALID_TOKEN
+    }
+    do {
+        let values = try Verifier.readTimeClaims(payload)
+        times.pointee = ajwt_times_t(
+            exp: values.expiration ?? 0,
+            nbf: values.notBefore ?? 0,
+            has_exp: values.expiration == nil ? 0 : 1,
+            has_nbf: values.notBefore == nil ? 0 : 1
+        )
+        reason?.pointee = nil
+        return AJWT_OK
+    } catch {
+        return ajwt_status_t(error, reason: reason)
+    }
+}
+
+@c @implementation
+public func ajwt_times_check(
+    _ times: UnsafePointer<ajwt_times_t>?,
     _ now: Int64,
     _ leeway: Int64,
     _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
 ) -> ajwt_status_t {
-    guard let payload = UnsafeRawBufferPointer(payload) else {
-        reason?.pointee = ("invalid arguments to ajwt_check_time" as StaticString).cString
+    guard let times = times?.pointee else {
+        reason?.pointee = ("invalid arguments to ajwt_times_check" as StaticString).cString
         return AJWT_INVALID_TOKEN
     }
+    let values = TimeClaims.Values(
+        expiration: times.has_exp != 0 ? times.exp : nil,
+        notBefore: times.has_nbf != 0 ? times.nbf : nil
+    )
     do {
-        try Verifier.checkTimeClaims(payload, now: now, leeway: leeway)
+        try TimeClaims.check(values, now: now, leeway: leeway)
         reason?.pointee = nil
         return AJWT_OK
     } catch {

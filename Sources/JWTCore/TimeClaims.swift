@@ -1,5 +1,5 @@
 /// The time claims of a verified token (RFC 7519 §4.1.4, §4.1.5).
-enum TimeClaims {
+public enum TimeClaims {
     /// The members of the claims set that the time check reads, collected while the payload is validated.
     struct Members: JSONMemberVisitor {
         var expiration: JSONSpan?
@@ -15,23 +15,43 @@ enum TimeClaims {
         }
     }
 
-    /// Checks `exp` and `nbf`, the members of a payload that validated as a JSON object, against `now` with
-    /// `leeway` seconds of tolerance. Either claim may be absent; when present it must be a finite JSON number
-    /// (fractions allowed).
-    static func check(_ members: Members, now: Int64, leeway: Int64) throws(VerificationError) {
-        let now = Double(now)
-        let leeway = Double(leeway)
+    /// The values of `exp` and `nbf`, in seconds since the Epoch; `nil` where the claim is absent.
+    public struct Values: Sendable, Hashable {
+        public var expiration: Double?
+        public var notBefore: Double?
+
+        public init(expiration: Double? = nil, notBefore: Double? = nil) {
+            self.expiration = expiration
+            self.notBefore = notBefore
+        }
+    }
+
+    /// Reads `exp` and `nbf`, the members of a payload that validated as a JSON object. Either claim may be absent;
+    /// when present it must be a finite JSON number (fractions allowed).
+    static func values(_ members: Members) throws(VerificationError) -> Values {
+        var values = Values()
         if let expiration = members.expiration {
-            let exp = try self.seconds(expiration, notNumber: .expirationNotNumber, notFinite: .expirationNotFinite)
-            guard now < exp + leeway else {
-                throw .expired
-            }
+            values.expiration = try self.seconds(
+                expiration,
+                notNumber: .expirationNotNumber,
+                notFinite: .expirationNotFinite
+            )
         }
         if let notBefore = members.notBefore {
-            let nbf = try self.seconds(notBefore, notNumber: .notBeforeNotNumber, notFinite: .notBeforeNotFinite)
-            guard now + leeway >= nbf else {
-                throw .notYetValid
-            }
+            values.notBefore = try self.seconds(notBefore, notNumber: .notBeforeNotNumber, notFinite: .notBeforeNotFinite)
+        }
+        return values
+    }
+
+    /// Checks `values` against `now` with `leeway` seconds of tolerance.
+    public static func check(_ values: Values, now: Int64, leeway: Int64) throws(VerificationError) {
+        let now = Double(now)
+        let leeway = Double(leeway)
+        if let exp = values.expiration, !(now < exp + leeway) {
+            throw .expired
+        }
+        if let nbf = values.notBefore, !(now + leeway >= nbf) {
+            throw .notYetValid
         }
     }
 

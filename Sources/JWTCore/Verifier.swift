@@ -99,20 +99,16 @@ public struct Verifier {
             malformed: VerificationError.malformedPayload,
             notObject: .payloadNotObject
         )
-        try TimeClaims.check(claims, now: now, leeway: leeway)
+        try TimeClaims.check(TimeClaims.values(claims), now: now, leeway: leeway)
         return VerifiedToken(header: header, payload: payload)
     }
 
-    /// Checks `exp` and `nbf` in `payload`, the payload of a token that `verify` accepted earlier, against `now`
-    /// with `leeway` seconds of tolerance, exactly as `verify` does: for a cache of verified tokens, which skips
-    /// the signature but must still see a token expire.
+    /// Reads `exp` and `nbf` in `payload`, the payload of a token that `verify` accepted, as `verify` reads them:
+    /// for a cache of verified tokens, which keeps them and checks them with `TimeClaims.check` on every hit, so
+    /// that it sees a token expire exactly when `verify` would.
     ///
     /// Given a payload `verify` would have refused, it throws rather than read outside it.
-    public static func checkTimeClaims(
-        _ payload: UnsafeRawBufferPointer,
-        now: Int64,
-        leeway: Int64
-    ) throws(VerificationError) {
+    public static func readTimeClaims(_ payload: UnsafeRawBufferPointer) throws(VerificationError) -> TimeClaims.Values {
         var claims = TimeClaims.Members()
         var scanner = JSONScanner(payload)
         let value: JSONSpan
@@ -124,7 +120,7 @@ public struct Verifier {
         guard value.kind == .object else {
             throw .payloadNotObject
         }
-        try TimeClaims.check(claims, now: now, leeway: leeway)
+        return try TimeClaims.values(claims)
     }
 
     /// Whether `token`'s header names a `kid` that no key in the set has: after a refusal, whether keys fetched

@@ -2,8 +2,9 @@ import Testing
 
 @testable import JWTCore
 
-/// `Verifier.checkTimeClaims`, the check the module's token cache runs on every hit instead of a full verification:
-/// on a payload that verified, it must come to the verification's verdict at every instant and leeway.
+/// `Verifier.readTimeClaims` once and `TimeClaims.check` on every hit, the check the module's token cache runs instead
+/// of a full verification: on a payload that verified, it must come to the verification's verdict at every instant
+/// and leeway.
 @Suite("Cached tokens: time claims checked again")
 struct CachedTimeClaimsTests {
     static let payloads = [
@@ -59,7 +60,7 @@ struct CachedTimeClaimsTests {
 
     static func check(_ payload: String, now: Int64, leeway: Int64) throws(VerificationError) {
         let result = Array(payload.utf8).withUnsafeBytes { payload in
-            Result { () throws(VerificationError) in try Verifier.checkTimeClaims(payload, now: now, leeway: leeway) }
+            Result { () throws(VerificationError) in try TimeClaims.check(Verifier.readTimeClaims(payload), now: now, leeway: leeway) }
         }
         try result.get()
     }

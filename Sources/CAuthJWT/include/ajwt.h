@@ -175,19 +175,33 @@ ajwt_status_t ajwt_verify(const ajwt_keyset_t *ks,
     int64_t now, int64_t leeway,
     ajwt_token_t *out, const char **reason);
 
+/* A token's "exp" and "nbf" in seconds since the Epoch, read once. */
+typedef struct {
+    double          exp;
+    double          nbf;
+    int             has_exp;
+    int             has_nbf;
+} ajwt_times_t;
+
 /*
- * Checks "exp" and "nbf" of payload, the payload of a token ajwt_verify()
- * accepted earlier, against now with leeway seconds of tolerance, exactly
- * as ajwt_verify() does: for a cache of verified tokens, which skips the
- * signature but must still see a token expire.
+ * Reads "exp" and "nbf" of payload, the payload of a token ajwt_verify()
+ * accepted, as ajwt_verify() reads them: for a cache of verified tokens,
+ * which skips the signature and checks the kept times on every hit with
+ * ajwt_times_check(), so that it sees a token expire exactly when
+ * ajwt_verify() would.
  *
- * Returns AJWT_OK, AJWT_INVALID_TOKEN or AJWT_TOKEN_EXPIRED, with *reason
- * as ajwt_verify() sets it. A payload ajwt_verify() would have refused is
- * AJWT_INVALID_TOKEN, never read outside.
- *
- * Reentrant and thread-safe.
+ * Returns AJWT_OK, or AJWT_INVALID_TOKEN with *reason for a payload
+ * ajwt_verify() would have refused (never read outside). Reentrant.
  */
-ajwt_status_t ajwt_check_time(ajwt_str_t payload, int64_t now,
+ajwt_status_t ajwt_times_read(ajwt_str_t payload, ajwt_times_t *times,
+    const char **reason);
+
+/*
+ * Checks times against now with leeway seconds of tolerance, as
+ * ajwt_verify() does. Returns AJWT_OK or AJWT_TOKEN_EXPIRED (also for a
+ * token not yet valid), with *reason as ajwt_verify() sets it. Reentrant.
+ */
+ajwt_status_t ajwt_times_check(const ajwt_times_t *times, int64_t now,
     int64_t leeway, const char **reason);
 
 
