@@ -39,6 +39,9 @@ final class KeyDirectory: Sendable {
     }
 
     deinit {
+        // Unlock before closing: a child forked meanwhile shares the lock until it execs, and closing only our
+        // descriptor would leave the directory locked for that long.
+        flock(self.lock, LOCK_UN)
         close(self.lock)
     }
 
