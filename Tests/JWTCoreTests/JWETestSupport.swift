@@ -200,8 +200,10 @@ enum EncryptionTestKeys {
 
     /// The encrypter's view of the same keys.
     static func encryptionKey(for algorithm: String, encryption: String) -> EncryptionKey {
-        let cekByteCount = ["A128GCM": 16, "A192GCM": 24, "A256GCM": 32, "A128CBC-HS256": 32, "A192CBC-HS384": 48,
-                            "A256CBC-HS512": 64][encryption]!
+        let cekByteCount = [
+            "A128GCM": 16, "A192GCM": 24, "A256GCM": 32, "A128CBC-HS256": 32, "A192CBC-HS384": 48,
+            "A256CBC-HS512": 64,
+        ][encryption]!
         switch algorithm {
         case "dir": return .symmetric(Data(secret(cekByteCount)))
         case "A128KW", "A128GCMKW": return .symmetric(Data(secret(16)))
