@@ -255,11 +255,10 @@ enum EphemeralPublicKey {
         }
         let curveName = JSONName(string: curve.bytes)
         if JSONName(string: keyType.bytes).equals("OKP") {
-            guard curveName.equals("X25519"), y == nil,
-                let key = Self.withPoint(x.bytes, nil, coordinateByteCount: 32, {
-                    try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: $0)
-                })
-            else {
+            let key = Self.withPoint(x.bytes, nil, coordinateByteCount: 32) {
+                try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: $0)
+            }
+            guard curveName.equals("X25519"), y == nil, let key else {
                 throw .invalidEphemeralKey
             }
             self = .x25519(key)

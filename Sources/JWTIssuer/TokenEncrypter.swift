@@ -120,8 +120,10 @@ public struct TokenEncrypter {
         let protected = headerText.base64URLEncoded
         let iv = Self.randomBytes(self.content.ivByteCount)
         let sealed = try self.content.seal(plaintext, cek: cek, iv: iv, aad: Data(protected.utf8))
-        return [protected, encryptedKey.base64URLEncoded, iv.base64URLEncoded, sealed.ciphertext.base64URLEncoded,
-                sealed.tag.base64URLEncoded].joined(separator: ".")
+        return [
+            protected, encryptedKey.base64URLEncoded, iv.base64URLEncoded, sealed.ciphertext.base64URLEncoded,
+            sealed.tag.base64URLEncoded,
+        ].joined(separator: ".")
     }
 
     /// A nested JWT (RFC 7519 §5.2): the compact JWS `jws` encrypted, with `cty` "JWT".
@@ -185,7 +187,9 @@ public struct TokenEncrypter {
             sharedSecret = try ephemeral.sharedSecretFromKeyAgreement(with: recipient)
         case .x25519(let recipient):
             let ephemeral = Curve25519.KeyAgreement.PrivateKey()
-            header["epk"] = ["kty": "OKP", "crv": "X25519", "x": ephemeral.publicKey.rawRepresentation.base64URLEncoded]
+            header["epk"] = [
+                "kty": "OKP", "crv": "X25519", "x": ephemeral.publicKey.rawRepresentation.base64URLEncoded,
+            ]
             sharedSecret = try ephemeral.sharedSecretFromKeyAgreement(with: recipient)
         default:
             throw SigningKeyError("alg \(self.algorithm) cannot be used with this key")
