@@ -28,24 +28,23 @@ struct Decrypter {
     /// Whether `oct` keys marked neither for signatures nor for encryption decrypt (not inside a nested token).
     let includesUnmarkedKeys: Bool
 
-    /// Decrypts `token`.
+    /// Decrypts the token of `segments`.
     ///
     /// Key selection, as for signatures: when the token names a `kid`, the first key with that `kid` that can
     /// decrypt the token's `alg` and `enc` is tried, and only it; keys without a `kid` stand in when no key has that
     /// `kid`. Without a `kid`, every key that can decrypt the `alg` and `enc` is tried in order (the set is small).
     ///
     /// - Parameters:
-    ///   - segments: at least `token.count` bytes, for the decoded segments; the header is returned in it.
-    ///   - plaintextOutput: at least `token.count` bytes, for the plaintext.
+    ///   - decodedSegments: at least the token's length, for the decoded segments; the header is returned in it.
+    ///   - plaintextOutput: at least the token's length, for the plaintext.
     ///   - memberNames: room for the header's member names (`MemberNameStack.capacity(forDocumentCount:)`).
     func decrypt(
-        _ token: UnsafeRawBufferPointer,
+        _ segments: EncryptedSegments,
         content: Content,
-        segments output: UnsafeMutableRawBufferPointer,
+        decodedSegments output: UnsafeMutableRawBufferPointer,
         plaintextOutput: UnsafeMutableRawBufferPointer,
         memberNames: UnsafeMutableBufferPointer<MemberName>
     ) throws(VerificationError) -> DecryptedToken {
-        let segments = try EncryptedSegments(token)
         var decoder = SegmentDecoder(output: output)
         let header = try decoder.decode(segments.header, orThrow: .headerNotBase64URL)
         var members = JWEHeader.Members()
@@ -86,12 +85,9 @@ struct Decrypter {
         return DecryptedToken(header: header, plaintext: UnsafeRawBufferPointer(rebasing: plaintextOutput[..<count]))
     }
 
-    /// Whether `token`'s JWE header names a `kid` that no decryption key in the set has. A token whose header cannot
+    /// Whether the JWE header of `segments` names a `kid` that no decryption key in the set has. A header that cannot
     /// be read is `false`.
-    func namesUnknownKeyID(_ token: UnsafeRawBufferPointer) -> Bool {
-        guard let segments = try? EncryptedSegments(token) else {
-            return false
-        }
+    func namesUnknownKeyID(_ segments: EncryptedSegments) -> Bool {
         let size = Verifier.scratchSize(forTokenLength: segments.header.count)
         return withUnsafeTemporaryAllocation(byteCount: size, alignment: MemoryLayout<MemberName>.alignment) {
             scratch in

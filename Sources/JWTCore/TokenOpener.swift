@@ -49,7 +49,7 @@ public struct TokenOpener {
         guard token.count <= Verifier.maximumTokenLength else {
             throw .tokenTooLong
         }
-        _ = try EncryptedSegments(token)
+        let segments = try EncryptedSegments(token)
         let length = token.count
         guard scratch.count >= Self.scratchSize(forTokenLength: length), let base = scratch.baseAddress else {
             throw .scratchTooSmall
@@ -62,9 +62,9 @@ public struct TokenOpener {
             count: memberNameCount
         )
         let decrypted = try Decrypter(keys: self.keys, includesUnmarkedKeys: type == .encrypted).decrypt(
-            token,
+            segments,
             content: type == .nested ? .nestedToken : .claims,
-            segments: UnsafeMutableRawBufferPointer(rebasing: scratch[..<length]),
+            decodedSegments: UnsafeMutableRawBufferPointer(rebasing: scratch[..<length]),
             plaintextOutput: UnsafeMutableRawBufferPointer(rebasing: scratch[length..<(2 * length)]),
             memberNames: memberNames
         )
@@ -96,8 +96,8 @@ public struct TokenOpener {
         guard token.count <= Verifier.maximumTokenLength else {
             return false
         }
-        if (try? EncryptedSegments(token)) != nil {
-            return Decrypter(keys: self.keys, includesUnmarkedKeys: true).namesUnknownKeyID(token)
+        if let segments = try? EncryptedSegments(token) {
+            return Decrypter(keys: self.keys, includesUnmarkedKeys: true).namesUnknownKeyID(segments)
         }
         return Verifier(keys: self.keys).namesUnknownKeyID(token)
     }

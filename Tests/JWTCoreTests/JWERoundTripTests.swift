@@ -113,6 +113,20 @@ struct JWERoundTripTests {
         }
     }
 
+    /// The encrypter reads the recipient's key (its public part) from a JWKS file, by kid.
+    @Test func loadsTheRecipientsKeyFromAFile() throws {
+        let path = Fixtures.directory.appendingPathComponent("jwe-keys.json").path
+        for kid in ["p384-enc", "rsa-enc", "oct-24", "x25519-enc"] {
+            let loaded = try LoadedEncryptionKey(file: path, kid: kid)
+            #expect(loaded.kid == kid)
+            let algorithm = try #require(loaded.key.algorithms.last)
+            let token = try TokenEncrypter(loaded.key, algorithm: algorithm, encryption: "A256GCM", keyID: loaded.kid)
+                .encrypt(Data(Self.claims.utf8))
+            #expect(try open(token, as: .encrypted, with: JWEFixtureTests.keys).payload == Self.claims)
+        }
+        #expect(throws: SigningKeyError.self) { try LoadedEncryptionKey(file: path, kid: "nobody") }
+    }
+
     @Test func theEncrypterRefusesPairsItsKeyCannotServe() throws {
         #expect(throws: SigningKeyError.self) {
             try TokenEncrypter(.symmetric(Data(count: 16)), algorithm: "A256KW", encryption: "A128GCM")

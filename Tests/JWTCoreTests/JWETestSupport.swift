@@ -64,9 +64,9 @@ func decryptPlaintext(
                 names.withUnsafeMutableBufferPointer { names in
                     Result { () throws(VerificationError) -> [UInt8] in
                         let decrypted = try Decrypter(keys: keys, includesUnmarkedKeys: true).decrypt(
-                            token,
+                            try EncryptedSegments(token),
                             content: content,
-                            segments: segments,
+                            decodedSegments: segments,
                             plaintextOutput: plaintext,
                             memberNames: names
                         )
