@@ -226,9 +226,10 @@ ajwt_status_t ajwt_verify(const ajwt_keyset_t *ks,
  *                        (the claims, validated as strictly as a JWS payload),
  *                        and a header cty "JWT" is refused.
  *   AJWT_TYPE_NESTED     decrypts a compact JWE whose header has cty "JWT"
- *                        (any case), then the plaintext must be a compact JWS
- *                        that verifies with the set's verification keys (alg
- *                        none refused as ever).
+ *                        (any case, or "application/jwt"), then the
+ *                        plaintext must be a compact JWS that verifies with
+ *                        the set's verification keys (alg none refused as
+ *                        ever).
  * Unmarked oct keys decrypt for ENCRYPTED and serve nothing in NESTED. A JWS
  * given for ENCRYPTED or NESTED is AJWT_INVALID_TOKEN. Then "exp" and "nbf"
  * of the claims are checked against now with leeway, as ajwt_verify() does.
@@ -277,7 +278,8 @@ ajwt_status_t ajwt_check_time(ajwt_str_t payload, int64_t now,
 
 /*
  * Finds the value at path (npath member names, outermost first) in json,
- * which must be a document ajwt_verify() accepted (a header or a payload).
+ * which must be a document ajwt_verify() or ajwt_open() accepted (a header
+ * or a payload).
  * With ignore_case, names match ignoring ASCII case, an exact match winning
  * over a case-insensitive one; otherwise they match exactly (after JSON
  * unescaping).
