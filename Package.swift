@@ -58,6 +58,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "JWTCoreTests", dependencies: ["CAuthJWT", "JWTCore", "SessionStore", "JWTIssuer"]),
+        // Fixtures/: JWE tokens minted by Perl's Crypt::JWT (make-jwe-fixtures.pl), read through #filePath.
+        .testTarget(
+            name: "JWTCoreTests",
+            dependencies: ["CAuthJWT", "AuthJWT", "JWTCore", "SessionStore", "JWTIssuer"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )

@@ -35,5 +35,9 @@ let package = Package(
         ),
         .executableTarget(name: "FuzzKeyFile", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "FuzzSession", dependencies: ["FuzzSupport"]),
+        .executableTarget(
+            name: "FuzzOpenToken",
+            dependencies: ["FuzzSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
     ]
 )

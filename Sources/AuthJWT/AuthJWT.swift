@@ -83,7 +83,7 @@ public func ajwt_keyset_lacks_kid(_ ks: OpaquePointer?, _ token: UnsafePointer<U
     guard let keySet = KeySet.borrowing(ks), let token = UnsafeRawBufferPointer(cBytes: token, count: token_len) else {
         return 0
     }
-    return Verifier(keys: keySet).namesUnknownKeyID(token) ? 1 : 0
+    return TokenOpener(keys: keySet).namesUnknownKeyID(token) ? 1 : 0
 }
 
 @c @implementation
@@ -99,7 +99,7 @@ public func ajwt_keyset_free(_ ks: OpaquePointer?) {
 @c @implementation
 public func ajwt_scratch_size(_ token_len: Int) -> Int {
     // A size_t above Int.max arrives negative; such a token is refused before the scratch buffer is used.
-    Verifier.scratchSize(forTokenLength: token_len)
+    TokenOpener.scratchSize(forTokenLength: token_len)
 }
 
 @c @implementation
@@ -231,7 +231,7 @@ public func ajwt_json_unescape(_ raw: ajwt_str_t, _ out: UnsafeMutablePointer<UI
 
 extension ajwt_status_t {
     /// A rejection's status, its static reason stored in `reason`.
-    fileprivate init(_ error: VerificationError, reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?) {
+    init(_ error: VerificationError, reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?) {
         reason?.pointee = error.reason.cString
         switch error.status {
         case .invalidToken: self = AJWT_INVALID_TOKEN
@@ -242,7 +242,7 @@ extension ajwt_status_t {
 
 extension KeySet {
     /// The key set behind an `ajwt_keyset_t *`, without taking ownership.
-    fileprivate static func borrowing(_ pointer: OpaquePointer?) -> KeySet? {
+    static func borrowing(_ pointer: OpaquePointer?) -> KeySet? {
         guard let pointer else {
             return nil
         }

@@ -1,8 +1,10 @@
 import Crypto
 import CryptoExtras
 
-/// Reading PEM public keys (RFC 7468): SPKI `PUBLIC KEY` blocks for RSA, EC P-256/384/521 and Ed25519, and
-/// PKCS#1 `RSA PUBLIC KEY` blocks. Text outside the blocks is ignored, as RFC 7468 §2 recommends.
+/// Reading PEM keys (RFC 7468). Public keys verify signatures: SPKI `PUBLIC KEY` blocks for RSA, EC P-256/384/521 and
+/// Ed25519, and PKCS#1 `RSA PUBLIC KEY` blocks. Private keys decrypt: PKCS#8 `PRIVATE KEY` blocks for RSA, EC
+/// P-256/384/521 and X25519, PKCS#1 `RSA PRIVATE KEY` and SEC 1 `EC PRIVATE KEY` blocks. Text outside the blocks is
+/// ignored, as RFC 7468 §2 recommends.
 enum PEM {
     /// Whether `file` has a PEM encapsulation boundary, and so is read as PEM.
     static func containsBlock(_ file: UnsafeRawBufferPointer) -> Bool {
@@ -10,8 +12,8 @@ enum PEM {
         return file.indices.contains { file[$0...].starts(with: boundary) }
     }
 
-    static func keys(in file: UnsafeRawBufferPointer) throws(KeyFileError) -> [VerificationKey] {
-        var keys: [VerificationKey] = []
+    static func keys(in file: UnsafeRawBufferPointer) throws(KeyFileError) -> KeyFileKeys {
+        var keys = KeyFileKeys()
         var openBlock: (label: String, body: [UInt8])?
         let lines = file.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         for rawLine in lines {
@@ -19,7 +21,7 @@ enum PEM {
             if let block = openBlock {
                 if line == "-----END \(block.label)-----" {
                     let label = "PEM block \(keys.count + 1) (\"\(KeyFile.printable(block.label.utf8))\")"
-                    keys.append(try self.key(label: block.label, body: block.body, describedAs: label))
+                    try self.add(label: block.label, body: block.body, describedAs: label, to: &keys)
                     openBlock = nil
                 } else {
                     openBlock?.body.append(contentsOf: line.utf8)
@@ -34,38 +36,61 @@ enum PEM {
             )
         }
         // "-----BEGIN " inside a line is not a block: a file must not load as holding no key.
-        guard !keys.isEmpty else {
+        guard keys.count > 0 else {
             throw KeyFileError("the key file has no PEM block (a \"-----BEGIN ...-----\" line)")
         }
         return keys
     }
 
-    private static func key(
+    private static func add(
         label: String,
         body: [UInt8],
-        describedAs name: String
-    ) throws(KeyFileError)
-        -> VerificationKey
-    {
-        if label.hasSuffix("PRIVATE KEY") {
-            throw KeyFileError("\(name): a private key; give the public key only")
-        }
+        describedAs name: String,
+        to keys: inout KeyFileKeys
+    ) throws(KeyFileError) {
         if label == "CERTIFICATE" {
             throw KeyFileError("\(name): certificates are not read; extract the public key (openssl x509 -pubkey)")
         }
-        guard label == "PUBLIC KEY" || label == "RSA PUBLIC KEY" else {
-            throw KeyFileError("\(name): unsupported PEM type; expected \"PUBLIC KEY\" or \"RSA PUBLIC KEY\"")
+        if label == "ENCRYPTED PRIVATE KEY" {
+            throw KeyFileError("\(name): encrypted private keys are not read; decrypt it (openssl pkey)")
+        }
+        let labels = ["PUBLIC KEY", "RSA PUBLIC KEY", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"]
+        guard labels.contains(label) else {
+            throw KeyFileError(
+                "\(name): unsupported PEM type; expected \"PUBLIC KEY\", \"RSA PUBLIC KEY\", \"PRIVATE KEY\", "
+                    + "\"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\""
+            )
         }
         guard let der = self.decodeBase64(body) else {
             throw KeyFileError("\(name): the body is not valid base64")
         }
-        let material: VerificationKey.Material
-        if label == "RSA PUBLIC KEY" {
-            material = .rsa(try self.rsaKey(der: der, describedAs: name))
-        } else {
-            material = try self.subjectPublicKeyInfo(der: der, describedAs: name)
+        switch label {
+        case "RSA PUBLIC KEY":
+            keys.verification.append(
+                VerificationKey(
+                    material: .rsa(try self.rsaKey(der: der, describedAs: name)),
+                    keyID: nil,
+                    pinnedAlgorithm: nil
+                )
+            )
+        case "PUBLIC KEY":
+            keys.verification.append(
+                VerificationKey(
+                    material: try self.subjectPublicKeyInfo(der: der, describedAs: name),
+                    keyID: nil,
+                    pinnedAlgorithm: nil
+                )
+            )
+        default:
+            keys.decryption.append(
+                DecryptionKey(
+                    material: try PrivateKeyDER.material(der: der, label: label, describedAs: name),
+                    keyID: nil,
+                    pin: nil
+                )
+            )
         }
-        return VerificationKey(material: material, keyID: nil, pinnedAlgorithm: nil)
+        keys.count += 1
     }
 
     /// The key of a DER SubjectPublicKeyInfo (RFC 5280 §4.1), told apart by its AlgorithmIdentifier; the
@@ -120,7 +145,7 @@ enum PEM {
     }
 
     /// The length of the tag and length octets of the outer DER SEQUENCE, or 0 if there is none.
-    private static func sequenceHeaderCount(_ der: [UInt8]) -> Int {
+    static func sequenceHeaderCount(_ der: [UInt8]) -> Int {
         guard der.count >= 2, der[0] == 0x30 else {
             return 0
         }
@@ -158,7 +183,7 @@ enum PEM {
 }
 
 /// DER encodings of the AlgorithmIdentifiers this module reads (RFC 3279, RFC 5480, RFC 8410).
-private enum AlgorithmIdentifier {
+enum AlgorithmIdentifier {
     /// rsaEncryption, NULL parameters.
     static let rsa: [UInt8] = [
         0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00,

@@ -24,11 +24,15 @@ final class VerificationKey: Sendable {
     let keyID: [UInt8]?
     /// The only algorithm the key may verify, from its JWK `alg`.
     let pinnedAlgorithm: SignatureAlgorithm?
+    /// An `oct` JWK marked neither for signatures nor for encryption (no `use`, no `alg`): it verifies signed
+    /// tokens and decrypts encrypted ones, but takes no part in a nested token.
+    let isUnmarked: Bool
 
-    init(material: Material, keyID: [UInt8]?, pinnedAlgorithm: SignatureAlgorithm?) {
+    init(material: Material, keyID: [UInt8]?, pinnedAlgorithm: SignatureAlgorithm?, isUnmarked: Bool = false) {
         self.material = material
         self.keyID = keyID
         self.pinnedAlgorithm = pinnedAlgorithm
+        self.isUnmarked = isUnmarked
     }
 
     /// Whether the key's type admits `algorithm`, ignoring any pin and the HMAC key length.

@@ -22,9 +22,17 @@ public struct Verifier {
     public static var maximumTokenLength: Int { ABILimits.maximumTokenLength }
 
     public let keys: KeySet
+    /// Whether `oct` keys marked neither for signatures nor for encryption verify: they do for signed tokens, never
+    /// inside a nested token, where a key has one role.
+    let includesUnmarkedKeys: Bool
 
     public init(keys: KeySet) {
+        self.init(keys: keys, includesUnmarkedKeys: true)
+    }
+
+    init(keys: KeySet, includesUnmarkedKeys: Bool) {
         self.keys = keys
+        self.includesUnmarkedKeys = includesUnmarkedKeys
     }
 
     /// The scratch buffer size `verify` needs for a token of `tokenLength` bytes.
@@ -172,7 +180,7 @@ public struct Verifier {
         let keys = self.keys.keys
         if let keyID = header.keyID {
             var hasNamedKey = false
-            for key in keys where key.hasKeyID(keyID) {
+            for key in keys where key.hasKeyID(keyID) && self.mayUse(key) {
                 hasNamedKey = true
                 if key.canVerify(algorithm) {
                     // The token chose this key: try it alone, never falling back to others.
@@ -188,7 +196,8 @@ public struct Verifier {
         }
         // No kid, or a kid no key has: only keys without a kid (such as PEM keys) remain candidates.
         var hasCandidate = false
-        for key in keys where key.canVerify(algorithm) && (header.keyID == nil || key.keyID == nil) {
+        for key in keys
+        where key.canVerify(algorithm) && (header.keyID == nil || key.keyID == nil) && self.mayUse(key) {
             hasCandidate = true
             if key.isValidSignature(signature, for: signingInput, algorithm: algorithm) {
                 return
@@ -200,7 +209,13 @@ public struct Verifier {
         throw header.keyID == nil ? .noKeyForAlgorithm : .unknownKeyID
     }
 
-    private static func validateObject<Visitor: JSONMemberVisitor>(
+    /// Whether the key may take part in this verification (its role).
+    private func mayUse(_ key: VerificationKey) -> Bool {
+        self.includesUnmarkedKeys || !key.isUnmarked
+    }
+
+    /// Validates `document` as strict JSON whose value is an object, showing `visitor` its members.
+    static func validateObject<Visitor: JSONMemberVisitor>(
         _ document: UnsafeRawBufferPointer,
         memberNames: UnsafeMutableBufferPointer<MemberName>,
         visitor: inout Visitor,
@@ -220,7 +235,7 @@ public struct Verifier {
 }
 
 /// The three segments of a compact JWS, as slices of the token.
-private struct CompactSegments {
+struct CompactSegments {
     let header: UnsafeRawBufferPointer
     let payload: UnsafeRawBufferPointer
     let signature: UnsafeRawBufferPointer
@@ -246,7 +261,7 @@ private struct CompactSegments {
     }
 
     /// The offset of the first "." at or after `start`, or `nil`.
-    private static func dot(in token: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    static func dot(in token: UnsafeRawBufferPointer, from start: Int) -> Int? {
         guard start < token.count, let base = token.baseAddress,
             let found = memchr(base + start, Int32(UInt8(ascii: ".")), token.count - start)
         else {
@@ -257,7 +272,7 @@ private struct CompactSegments {
 }
 
 /// Decodes segments one after the other into a buffer.
-private struct SegmentDecoder {
+struct SegmentDecoder {
     let output: UnsafeMutableRawBufferPointer
     var used = 0
 

@@ -64,14 +64,22 @@ struct KeyFileTests {
     @Test(arguments: [
         ("", "the key file is empty"),
         (" \n", "the key file is empty"),
-        ("hello", "unrecognised key file format: expected a JWKS, a JWK or PEM public keys"),
+        ("hello", "unrecognised key file format: expected a JWKS, a JWK or PEM keys"),
         (#"{"keys":[}"#, "the key file is not valid JSON: syntax error"),
         (#"{"kty":"oct","kty":"oct"}"#, "the key file is not valid JSON: duplicate member name"),
         (#"{"keys":{}}"#, #"the JWKS member "keys" is not an array"#),
-        (#"{"keys":[]}"#, #"the key file holds no key for signature verification ("use": "sig")"#),
+        (
+            #"{"keys":[]}"#,
+            #"the key file holds no key for signature verification ("use": "sig") or decryption ("use": "enc")"#
+        ),
+        (
+            // A public key for encrypting is of no use to a recipient: skipped, so the file holds no key.
+            #"{"keys":[{"kty":"EC","use":"enc","crv":"P-256","x":"AA","y":"AA"}]}"#,
+            #"the key file holds no key for signature verification ("use": "sig") or decryption ("use": "enc")"#
+        ),
         (
             #"{"keys":[{"kty":"oct","use":"enc","k":"AAAA"}]}"#,
-            #"the key file holds no key for signature verification ("use": "sig")"#
+            "keys[0]: the decryption secret is 3 bytes; it must be 16, 24, 32, 48 or 64 bytes"
         ),
         (#"{"keys":[7]}"#, "keys[0] is not a JSON object"),
         (#"{"keys":[{"kid":"a"}]}"#, #"keys[0] (kid "a"): "kty" is missing"#),
@@ -88,8 +96,13 @@ struct KeyFileTests {
         (#"{"kty":"OKP","crv":"Ed448","x":"AAAA"}"#, #"the JWK: unsupported OKP curve "Ed448" (only Ed25519 is)"#),
         (#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#, #"the JWK: the Ed25519 public key "x" is not 32 bytes"#),
         (#"{"kty":"RSA","e":"AQAB"}"#, #"the JWK: "n" is missing"#),
-        (#"{"kty":"oct","alg":"RSA-OAEP","k":"AAAA"}"#, #"the JWK: unsupported alg "RSA-OAEP""#),
-        (#"{"kty":"oct","key_ops":["sign"],"k":"AAAA"}"#, #"the JWK: "key_ops" does not include "verify""#),
+        (#"{"kty":"oct","alg":"RSA-OAEP","k":"AAAA"}"#, "the JWK: alg RSA-OAEP does not fit the key type"),
+        (#"{"kty":"oct","alg":"PBES2-HS256+A128KW","k":"AAAA"}"#, #"the JWK: unsupported alg "PBES2-HS256+A128KW""#),
+        (#"{"kty":"oct","use":"sig","key_ops":["sign"],"k":"AAAA"}"#, #"the JWK: "key_ops" does not include "verify""#),
+        (
+            #"{"kty":"oct","key_ops":["sign"],"k":"AAAA"}"#,
+            #"the JWK: "key_ops" includes neither "verify" nor a decryption operation"#
+        ),
     ])
     func reportsBadJSONKeys(_ file: String, _ message: String) {
         if message.isEmpty {
@@ -99,15 +112,26 @@ struct KeyFileTests {
         }
     }
 
-    @Test func refusesPrivateKeyMaterial() {
-        for jwk in [
-            TestKeys.rsaJWK(extra: #","d":"AQAB""#), TestKeys.p256JWK(extra: #","d":"AQAB""#),
-            TestKeys.ed25519JWK(extra: #","d":"AQAB""#),
-        ] {
-            #expect(
-                keyFileError(jwk)
-                    == #"the JWK: private key material in a verification key file ("d"); give the public key only"#
-            )
+    /// Private key material makes a decryption key (DecryptionKeyFileTests); a JWK that only pretends to hold a
+    /// private key, or a private Ed25519 key (which decrypts nothing), is refused.
+    @Test func refusesIncompletePrivateKeyMaterial() {
+        let cases = [
+            (
+                TestKeys.rsaJWK(extra: #","d":"AQAB""#),
+                #"the JWK: an RSA private key needs "d", "p", "q", "dp", "dq" and "qi"; "p" is missing"#
+            ),
+            (TestKeys.p256JWK(extra: #","d":"AQAB""#), #"the JWK: the EC private key "d" must be 32 bytes for P-256"#),
+            (
+                TestKeys.ed25519JWK(extra: #","d":"AQAB""#),
+                #"the JWK: an Ed25519 private key ("d"); give the public key for signature verification"#
+            ),
+            (
+                TestKeys.rsaJWK(extra: #","use":"sig","d":"AQAB""#),
+                #"the JWK: private key material ("d") in a signature verification key; give the public key only"#
+            ),
+        ]
+        for (jwk, message) in cases {
+            #expect(keyFileError(jwk) == message)
         }
     }
 
@@ -150,13 +174,10 @@ struct KeyFileTests {
         let ed448 =
             [0x30, 0x43, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x71, 0x03, 0x3A, 0x00] + [UInt8](repeating: 1, count: 57)
         let cases: [(String, String)] = [
-            (
-                Self.pem("PRIVATE KEY", [1, 2, 3]),
-                #"PEM block 1 ("PRIVATE KEY"): a private key; give the public key only"#
-            ),
+            (Self.pem("PRIVATE KEY", [1, 2, 3]), #"PEM block 1 ("PRIVATE KEY"): invalid PKCS#8 private key"#),
             (
                 Self.pem("EC PRIVATE KEY", [1, 2, 3]),
-                #"PEM block 1 ("EC PRIVATE KEY"): a private key; give the public key only"#
+                #"PEM block 1 ("EC PRIVATE KEY"): invalid EC private key (P-256, P-384 or P-521)"#
             ),
             (
                 Self.pem("CERTIFICATE", [1, 2, 3]),
@@ -165,7 +186,8 @@ struct KeyFileTests {
             ),
             (
                 Self.pem("X509 CRL", [1, 2, 3]),
-                #"PEM block 1 ("X509 CRL"): unsupported PEM type; expected "PUBLIC KEY" or "RSA PUBLIC KEY""#
+                #"PEM block 1 ("X509 CRL"): unsupported PEM type; expected "PUBLIC KEY", "RSA PUBLIC KEY", "#
+                    + #""PRIVATE KEY", "RSA PRIVATE KEY" or "EC PRIVATE KEY""#
             ),
             (Self.pem("PUBLIC KEY", ed448), #"PEM block 1 ("PUBLIC KEY"): Ed448 keys are not supported"#),
             (
@@ -179,7 +201,7 @@ struct KeyFileTests {
             ("-----BEGIN PUBLIC KEY-----\nAAAA\n", #"PEM block 1 ("PUBLIC KEY") has no END line"#),
             (
                 TestKeys.p256.publicKey.pemRepresentation + "\n" + Self.pem("PRIVATE KEY", [1]),
-                #"PEM block 2 ("PRIVATE KEY"): a private key; give the public key only"#
+                #"PEM block 2 ("PRIVATE KEY"): invalid PKCS#8 private key"#
             ),
         ]
         for (file, message) in cases {

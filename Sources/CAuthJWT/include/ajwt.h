@@ -87,8 +87,23 @@ typedef struct {
 } ajwt_token_t;
 
 
-/* An immutable set of verification keys, built at configuration time. */
+/*
+ * An immutable set of keys, built at configuration time: verification keys
+ * (public keys, HMAC secrets) for signed tokens, and decryption keys
+ * (private keys, encryption secrets) for encrypted ones. A key serves one
+ * role: signing keys never decrypt, decryption keys never verify.
+ */
 typedef struct ajwt_keyset_s  ajwt_keyset_t;
+
+
+/* What a location accepts (NGINX Plus's auth_jwt_type). */
+typedef enum {
+    AJWT_TYPE_SIGNED = 0,       /* a compact JWS */
+    AJWT_TYPE_ENCRYPTED,        /* a compact JWE whose plaintext is the
+                                   claims set */
+    AJWT_TYPE_NESTED            /* a compact JWE (cty "JWT") whose plaintext
+                                   is a compact JWS */
+} ajwt_type_t;
 
 
 /*
@@ -105,13 +120,27 @@ const char *ajwt_status_name(ajwt_status_t status);
 ajwt_keyset_t *ajwt_keyset_create(void);
 
 /*
- * Parses a key file's contents (a JWKS, a single JWK, or one or more PEM
- * public keys: SPKI "PUBLIC KEY" for RSA, EC P-256/384/521 and Ed25519, or
- * PKCS#1 "RSA PUBLIC KEY") and adds every key in it to the set.
+ * Parses a key file's contents (a JWKS, a single JWK, or PEM blocks) and
+ * adds every key in it to the set.
  *
- * Returns the number of keys added (at least 1). On any error returns -1,
- * adds nothing, and writes a NUL-terminated reason naming the offending key
- * (never its material) into err (errlen bytes, truncated to fit).
+ * Verification keys: PEM "PUBLIC KEY" (SPKI: RSA, EC P-256/384/521,
+ * Ed25519) and "RSA PUBLIC KEY" (PKCS#1); public RSA, EC and Ed25519 JWKs;
+ * oct JWKs with "use" "sig" or a JWS "alg".
+ * Decryption keys: PEM "PRIVATE KEY" (PKCS#8: RSA, EC P-256/384/521,
+ * X25519), "RSA PRIVATE KEY", "EC PRIVATE KEY"; JWKs with private members
+ * (RSA with d, p, q, dp, dq, qi; EC with d; OKP X25519 with d); oct JWKs
+ * with "use" "enc" or a JWE "alg" (dir, A*KW, A*GCMKW, or an enc name for
+ * dir).
+ * Both: an oct JWK with neither "use" nor "alg" ("unmarked"): it verifies
+ * signed tokens and decrypts encrypted ones, and serves no nested token.
+ * Skipped: JWKs with another "use", and public keys meant for encrypting
+ * ("use" "enc", a JWE "alg", X25519). A JWK's "alg" pins the key to it.
+ *
+ * Returns the number of keys added (at least 1; an unmarked key counts
+ * once). On any error returns -1, adds nothing, and writes a NUL-terminated
+ * reason naming the offending key (never its material) into err (errlen
+ * bytes, truncated to fit). Whether the set can serve a token type is
+ * ajwt_keyset_check_type()'s question.
  *
  * Not thread-safe for the same set: call during configuration only.
  */
@@ -125,7 +154,7 @@ int ajwt_keyset_add(ajwt_keyset_t *ks, const uint8_t *data, size_t len,
  */
 void ajwt_keyset_add_set(ajwt_keyset_t *ks, const ajwt_keyset_t *from);
 
-/* Number of keys in the set. Thread-safe. */
+/* Number of keys in the set (an unmarked oct key counts once). Thread-safe. */
 size_t ajwt_keyset_count(const ajwt_keyset_t *ks);
 
 /*
@@ -136,9 +165,21 @@ size_t ajwt_keyset_count(const ajwt_keyset_t *ks);
 uint64_t ajwt_keyset_id(const ajwt_keyset_t *ks);
 
 /*
- * Returns 1 when the token's header names a "kid" that no key in ks has,
- * else 0 (also for a token whose header cannot be read): after
- * ajwt_verify() refused a token, tells a cache of fetched keys that the
+ * Returns 0 when ks can serve tokens of type: SIGNED needs at least one
+ * verification key, ENCRYPTED at least one decryption key, NESTED both and
+ * no unmarked oct key (a nested token keeps the signer's and the
+ * encrypter's keys apart: each oct key must say "use" "sig" or "enc").
+ * Otherwise returns -1 and writes a NUL-terminated reason into err (errlen
+ * bytes, truncated to fit), for nginx -t. Thread-safe; ks is only read.
+ */
+int ajwt_keyset_check_type(const ajwt_keyset_t *ks, ajwt_type_t type,
+    char *err, size_t errlen);
+
+/*
+ * Returns 1 when the token's header names a "kid" that no key in ks has
+ * (for a JWE: no decryption key; for a JWS: no verification key), else 0
+ * (also for a token whose header cannot be read): after ajwt_verify() or
+ * ajwt_open() refused a token, tells a cache of fetched keys that the
  * issuer may have published a key it does not hold yet. Reentrant and
  * thread-safe.
  */
@@ -150,8 +191,10 @@ void ajwt_keyset_free(ajwt_keyset_t *ks);
 
 
 /*
- * Size of the scratch buffer ajwt_verify() needs for a token of token_len
- * bytes (room for the decoded header, payload and signature).
+ * Size of the scratch buffer ajwt_verify() and ajwt_open() need for a token
+ * of token_len bytes, whatever its type (room for the decoded segments, a
+ * JWE's plaintext, and a nested token's inner JWS with the JSON
+ * validator's work space): about five times token_len.
  */
 size_t ajwt_scratch_size(size_t token_len);
 
@@ -175,6 +218,48 @@ ajwt_status_t ajwt_verify(const ajwt_keyset_t *ks,
     int64_t now, int64_t leeway,
     ajwt_token_t *out, const char **reason);
 
+/*
+ * Like ajwt_verify(), for a token of the given type:
+ *   AJWT_TYPE_SIGNED     exactly ajwt_verify(): a JWE is AJWT_INVALID_TOKEN.
+ *   AJWT_TYPE_ENCRYPTED  decrypts a compact JWE (RFC 7516) with the set's
+ *                        decryption keys; the plaintext must be a JSON object
+ *                        (the claims, validated as strictly as a JWS payload),
+ *                        and a header cty "JWT" is refused.
+ *   AJWT_TYPE_NESTED     decrypts a compact JWE whose header has cty "JWT"
+ *                        (any case, or "application/jwt"), then the
+ *                        plaintext must be a compact JWS that verifies with
+ *                        the set's verification keys (alg none refused as
+ *                        ever).
+ * Unmarked oct keys decrypt for ENCRYPTED and serve nothing in NESTED. A JWS
+ * given for ENCRYPTED or NESTED is AJWT_INVALID_TOKEN. Then "exp" and "nbf"
+ * of the claims are checked against now with leeway, as ajwt_verify() does.
+ *
+ * Algorithms (alg): dir, A128KW, A192KW, A256KW, A128GCMKW, A192GCMKW,
+ * A256GCMKW, RSA-OAEP, RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW, +A192KW,
+ * +A256KW (P-256, P-384, P-521, X25519); (enc): A128GCM, A192GCM, A256GCM,
+ * A128CBC-HS256, A192CBC-HS384, A256CBC-HS512. Refused with a reason of
+ * their own: RSA1_5, PBES2-*, RSA-OAEP-384/512, none, any other alg or
+ * enc, zip, crit, a malformed header or epk (a point not on its curve).
+ * Every failure once a key is chosen (unwrapping, a CEK of the wrong
+ * length, the tag, the padding, a wrong key) has the one reason "the token
+ * could not be decrypted", so that nothing tells which step failed.
+ *
+ * out->header is the JWE's protected header (ENCRYPTED) or the inner JWS's
+ * header (NESTED); out->payload is the claims set. scratch must hold
+ * ajwt_scratch_size(token_len) bytes; on AJWT_OK, *out holds spans into it.
+ *
+ * Returns AJWT_OK, AJWT_INVALID_TOKEN or AJWT_TOKEN_EXPIRED; *reason is set
+ * to a static string explaining a rejection (NULL on success); an unknown
+ * type is AJWT_INVALID_TOKEN.
+ *
+ * Reentrant and thread-safe; ks is only read.
+ */
+ajwt_status_t ajwt_open(const ajwt_keyset_t *ks, ajwt_type_t type,
+    const uint8_t *token, size_t token_len,
+    uint8_t *scratch, size_t scratch_len,
+    int64_t now, int64_t leeway,
+    ajwt_token_t *out, const char **reason);
+
 /* A token's "exp" and "nbf" in seconds since the Epoch, read once. */
 typedef struct {
     double          exp;
@@ -185,9 +270,9 @@ typedef struct {
 
 /*
  * Reads "exp" and "nbf" of payload, the payload of a token ajwt_verify()
- * accepted, as ajwt_verify() reads them: for a cache of verified tokens,
- * which skips the signature and checks the kept times on every hit with
- * ajwt_times_check(), so that it sees a token expire exactly when
+ * or ajwt_open() accepted, as they read them: for a cache of verified
+ * tokens, which skips the signature and checks the kept times on every hit
+ * with ajwt_times_check(), so that it sees a token expire exactly when
  * ajwt_verify() would.
  *
  * Returns AJWT_OK, or AJWT_INVALID_TOKEN with *reason for a payload
@@ -207,7 +292,8 @@ ajwt_status_t ajwt_times_check(const ajwt_times_t *times, int64_t now,
 
 /*
  * Finds the value at path (npath member names, outermost first) in json,
- * which must be a document ajwt_verify() accepted (a header or a payload).
+ * which must be a document ajwt_verify() or ajwt_open() accepted (a header
+ * or a payload).
  * With ignore_case, names match ignoring ASCII case, an exact match winning
  * over a case-insensitive one; otherwise they match exactly (after JSON
  * unescaping).

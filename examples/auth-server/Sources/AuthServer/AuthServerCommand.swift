@@ -195,6 +195,10 @@ struct Serve: AsyncParsableCommand {
         }
         let keys = KeySet()
         _ = try file.withUnsafeBytes { (bytes) throws(KeyFileError) in try keys.add(contentsOf: bytes) }
+        // A key file of private keys loads as decryption keys, which verify nothing: refuse it here.
+        if let problem = keys.problem(serving: .signed) {
+            throw ValidationError("\(path): \(problem)")
+        }
         return keys
     }
 
