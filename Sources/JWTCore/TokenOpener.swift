@@ -85,7 +85,7 @@ public struct TokenOpener {
             malformed: VerificationError.malformedPayload,
             notObject: .payloadNotObject
         )
-        try TimeClaims.check(claims, now: now, leeway: leeway)
+        try TimeClaims.check(TimeClaims.values(claims), now: now, leeway: leeway)
         return VerifiedToken(header: decrypted.header, payload: decrypted.plaintext)
     }
 
