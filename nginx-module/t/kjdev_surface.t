@@ -18,7 +18,8 @@
 #     added to; a list of 100,000 names loads and decides quickly, and the
 #     decision kept with a cached token stays right;
 #   - the keyval key format, in auth_jwt_key_file and auth_jwt_key_request;
-#   - auth_jwt_phase preaccess: before satisfy, and in subrequests.
+#   - auth_jwt_phase preaccess: before satisfy, and in subrequests, waiting
+#     for a key request or a session lookup there too.
 # nginx -t's messages for these directives: kjdev_config.t.
 
 use strict;
@@ -30,8 +31,10 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Time::HiRes qw(time);
 use AuthJWTTest;
+use SessionTest;
 
 require_module();
+start_memcached('a');
 
 write_jwks('jwks.json', qw(hmac));
 
@@ -76,6 +79,7 @@ start_nginx(<<'EOF');
     auth_jwt_claim_set $jwt_access_colon grants:access;
     auth_jwt_claim_set $jwt_access_two grants access;
     auth_jwt_header_set $jwt_role_dot roles.access;
+    auth_jwt_memcached 127.0.0.1:%%PORT_mc_a%% timeout=1s;
 
     server {
         listen 127.0.0.1:%%PORT_8080%%;
@@ -277,6 +281,22 @@ start_nginx(<<'EOF');
         }
         location = /_check_access {
             internal;
+            empty_gif;
+        }
+        location /pre-session {
+            auth_jwt_phase preaccess;
+            auth_jwt_session key=$jwt_claim_tokenId;
+            empty_gif;
+        }
+        location /sub-session {
+            auth_jwt off;
+            auth_request /_check_session;
+            empty_gif;
+        }
+        location = /_check_session {
+            internal;
+            auth_jwt_phase preaccess;
+            auth_jwt_session key=$jwt_claim_tokenId;
             empty_gif;
         }
     }
@@ -599,6 +619,14 @@ is(get('/sub-pre', tok(role => 'user'))->{status}, 403,
 is(get('/sub-pre', $forged)->{status}, 401, 'and an invalid token: 401');
 is(get('/sub-access', $forged)->{status}, 200,
     'access phase: nginx skips it in subrequests');
+
+mc_set('a', 'tid-live', record(last_access_time => now(), session_idle_timeout => 600));
+my $live = session_token('tid-live');
+my $gone = session_token('tid-gone');
+is_ok(get('/pre-session', $live), 'preaccess: a live session');
+is_rejected(get('/pre-session', $gone), 401, 'LOGGED_OUT', 'preaccess: no session');
+is(get('/sub-session', $live)->{status}, 200, 'preaccess in a subrequest: a live session');
+is(get('/sub-session', $gone)->{status}, 401, 'preaccess in a subrequest: no session');
 
 no_log_alerts();
 
