@@ -59,12 +59,12 @@ static ngx_int_t ngx_http_auth_jwt_policy_values(ngx_http_request_t *r,
     ngx_http_auth_jwt_policy_t *policy, ajwt_str_t **values);
 static int ngx_http_auth_jwt_match(ngx_http_request_t *r,
     ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t raw);
+static char *ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ajwt_nameset_t **set);
 static ngx_http_auth_jwt_requirement_t *ngx_http_auth_jwt_requirement_add(
     ngx_conf_t *cf, ngx_command_t *cmd, ngx_array_t **list, ngx_str_t *name);
 static char *ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_auth_jwt_requirement_t *rq, ngx_str_t *text);
-static char *ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
-    ngx_str_t *name, ajwt_nameset_t **set);
 static ngx_int_t ngx_http_auth_jwt_pattern(ngx_str_t *value, ngx_uint_t json,
     ngx_pool_t *pool, ngx_str_t *pattern);
 #if (NGX_PCRE)
