@@ -7,9 +7,10 @@
  * zone: the raw JWKS (or keyval object) it last returned, a generation
  * that changes when the body does, and the fetch schedule. One worker
  * fetches for all (it claims the node); the others keep serving the keys
- * they hold, and parse the body again only when the generation changed. Only requests that have no key at all, or
- * whose token names a kid the keys lack, wait for a fetch. Times in the
- * zone are ngx_current_msec: a monotonic clock all workers share.
+ * they hold, and parse the body again only when the generation changed.
+ * Only requests that have no key at all, or whose token names a kid the
+ * keys lack, wait for a fetch. Times in the zone are ngx_current_msec: a
+ * monotonic clock all workers share.
  */
 
 

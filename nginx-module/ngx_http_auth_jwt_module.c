@@ -2214,11 +2214,11 @@ ngx_http_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_str_t                       *value, name;
-    ngx_uint_t                       i;
-    ngx_http_variable_t             *v;
-    ngx_http_auth_jwt_path_t        *path, **slot;
-    ngx_http_auth_jwt_main_conf_t   *amcf;
+    ngx_str_t                      *value, name;
+    ngx_uint_t                      i;
+    ngx_http_variable_t            *v;
+    ngx_http_auth_jwt_path_t       *path, **slot;
+    ngx_http_auth_jwt_main_conf_t  *amcf;
 
     value = cf->args->elts;
     name = value[1];
