@@ -564,7 +564,7 @@ ngx_http_auth_jwt_match(ngx_http_request_t *r,
 
 /*
  * auth_jwt_require_claim name operator $variable | json=value | string
- *     [error=401|403]; (and auth_jwt_require_header), kjdev's syntax: a
+ *     [error=code]; (and auth_jwt_require_header), kjdev's syntax: a
  * value from a variable or after "json=" is JSON text, any other a string.
  */
 
