@@ -5,7 +5,9 @@
  * The claim policy: the checks after the signature. Every check is a
  * requirement (a path, an operator, an expected value); auth_jwt_issuer
  * and auth_jwt_audience are requirements on "iss" (in) and "aud" (any)
- * with the accepted values as a JSON array.
+ * with the accepted values as a JSON array, and a revocation list is one
+ * on "sub" or the header's "kid" (!in the names of the file's object, a
+ * hashed set the core builds once).
  */
 
 
@@ -27,6 +29,11 @@
 /* the outcomes of a policy this long fit on the stack */
 #define NGX_HTTP_AUTH_JWT_OUTCOMES       16
 
+/* the largest revocation list file read */
+#define NGX_HTTP_AUTH_JWT_MAX_LIST       (64 * 1024 * 1024)
+
+#define NGX_HTTP_AUTH_JWT_LISTS          5
+
 
 struct ngx_http_auth_jwt_requirement_s {
     ajwt_requirement_t           core;       /* as the policy takes it */
@@ -35,17 +42,25 @@ struct ngx_http_auth_jwt_requirement_s {
 #if (NGX_PCRE)
     ngx_regex_t                 *regex;      /* a literal pattern */
 #endif
-    ngx_uint_t                   status;     /* 401 or 403 */
+    ngx_uint_t                   status;     /* error=, 401 by default */
+    ngx_uint_t                   revocation; /* of a revocation list */
     const char                  *reason;     /* static */
 };
 
 
 static char *ngx_http_auth_jwt_policy_compile(ngx_conf_t *cf,
     ngx_http_auth_jwt_policy_t *policy);
+static char *ngx_http_auth_jwt_policy_add(ngx_conf_t *cf,
+    ngx_http_auth_jwt_policy_t *policy, ngx_http_auth_jwt_requirement_t *rq,
+    ngx_uint_t nested);
+static void ngx_http_auth_jwt_log_refusal(ngx_http_request_t *r,
+    ngx_http_auth_jwt_requirement_t *rq, int rc);
 static ngx_int_t ngx_http_auth_jwt_policy_values(ngx_http_request_t *r,
     ngx_http_auth_jwt_policy_t *policy, ajwt_str_t **values);
 static int ngx_http_auth_jwt_match(ngx_http_request_t *r,
     ngx_http_auth_jwt_requirement_t *rq, ajwt_str_t raw);
+static char *ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ajwt_nameset_t **set);
 static ngx_http_auth_jwt_requirement_t *ngx_http_auth_jwt_requirement_add(
     ngx_conf_t *cf, ngx_command_t *cmd, ngx_array_t **list, ngx_str_t *name);
 static char *ngx_http_auth_jwt_literal(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -57,16 +72,19 @@ static ngx_regex_t *ngx_http_auth_jwt_regex(ngx_str_t *value, ngx_uint_t json,
     ngx_pool_t *pool, ngx_str_t *err);
 #endif
 static void ngx_http_auth_jwt_path_cleanup(void *data);
+static void ngx_http_auth_jwt_nameset_cleanup(void *data);
 static void ngx_http_auth_jwt_policy_cleanup(void *data);
 
 
 void
 ngx_http_auth_jwt_policy_init(ngx_http_auth_jwt_policy_t *policy)
 {
+    policy->revoked = NGX_CONF_UNSET_PTR;
     policy->issuer = NGX_CONF_UNSET_PTR;
     policy->audience = NGX_CONF_UNSET_PTR;
     policy->headers = NGX_CONF_UNSET_PTR;
     policy->claims = NGX_CONF_UNSET_PTR;
+    policy->nested = NGX_CONF_UNSET_PTR;
 }
 
 
@@ -74,13 +92,32 @@ ngx_http_auth_jwt_policy_init(ngx_http_auth_jwt_policy_t *policy)
  * nginx's rule: a level that sets a directive replaces what it inherits.
  * The issuer and the audience have directives of their own, so that a
  * location's requirements never drop them; a level whose requirements
- * replace inherited ones is warned about.
+ * replace inherited ones is warned about. Revocation lists add up, as in
+ * kjdev: a level's lists are checked with the inherited ones.
  */
 
 char *
 ngx_http_auth_jwt_policy_merge(ngx_conf_t *cf,
     ngx_http_auth_jwt_policy_t *prev, ngx_http_auth_jwt_policy_t *conf)
 {
+    ngx_uint_t                        i;
+    ngx_http_auth_jwt_requirement_t  *rq, *inherited;
+
+    if (conf->revoked != NGX_CONF_UNSET_PTR
+        && prev->revoked != NGX_CONF_UNSET_PTR && prev->revoked != NULL)
+    {
+        inherited = prev->revoked->elts;
+
+        for (i = 0; i < prev->revoked->nelts; i++) {
+            rq = ngx_array_push(conf->revoked);
+            if (rq == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *rq = inherited[i];
+        }
+    }
+
     if (conf->claims != NGX_CONF_UNSET_PTR
         && prev->claims != NGX_CONF_UNSET_PTR && prev->claims != NULL)
     {
@@ -101,16 +138,20 @@ ngx_http_auth_jwt_policy_merge(ngx_conf_t *cf,
                            prev->headers->nelts);
     }
 
+    ngx_conf_merge_ptr_value(conf->revoked, prev->revoked, NULL);
     ngx_conf_merge_ptr_value(conf->issuer, prev->issuer, NULL);
     ngx_conf_merge_ptr_value(conf->audience, prev->audience, NULL);
     ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
     ngx_conf_merge_ptr_value(conf->claims, prev->claims, NULL);
+    ngx_conf_merge_ptr_value(conf->nested, prev->nested, NULL);
 
-    /* a level that sets none of the four shares the compiled policy */
+    /* a level that sets none of them shares the compiled policy */
 
     if (prev->compiled
+        && conf->revoked == prev->revoked
         && conf->issuer == prev->issuer && conf->audience == prev->audience
-        && conf->headers == prev->headers && conf->claims == prev->claims)
+        && conf->headers == prev->headers && conf->claims == prev->claims
+        && conf->nested == prev->nested)
     {
         conf->compiled = prev->compiled;
         conf->requirements = prev->requirements;
@@ -125,23 +166,33 @@ ngx_http_auth_jwt_policy_merge(ngx_conf_t *cf,
 }
 
 
+/*
+ * The names of auth_jwt_require_claim and auth_jwt_require_header are split
+ * here, with the level's auth_jwt_allow_nested, wherever it was given: as
+ * kjdev splits them with the location's setting, whatever the order of the
+ * directives and the level they come from.
+ */
+
 static char *
 ngx_http_auth_jwt_policy_compile(ngx_conf_t *cf,
     ngx_http_auth_jwt_policy_t *policy)
 {
     ngx_uint_t                        i, j, n;
-    ngx_array_t                      *lists[4];
+    ngx_array_t                      *lists[NGX_HTTP_AUTH_JWT_LISTS];
     ngx_pool_cleanup_t               *cln;
     ngx_http_auth_jwt_requirement_t  *rq;
 
-    lists[0] = policy->issuer;
-    lists[1] = policy->audience;
-    lists[2] = policy->headers;
-    lists[3] = policy->claims;
+    /* revocation lists first, as kjdev checks them */
+
+    lists[0] = policy->revoked;
+    lists[1] = policy->issuer;
+    lists[2] = policy->audience;
+    lists[3] = policy->headers;
+    lists[4] = policy->claims;
 
     n = 0;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < NGX_HTTP_AUTH_JWT_LISTS; i++) {
         n += lists[i] ? lists[i]->nelts : 0;
     }
 
@@ -165,7 +216,7 @@ ngx_http_auth_jwt_policy_compile(ngx_conf_t *cf,
     cln->handler = ngx_http_auth_jwt_policy_cleanup;
     cln->data = policy->compiled;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < NGX_HTTP_AUTH_JWT_LISTS; i++) {
 
         if (lists[i] == NULL) {
             continue;
@@ -174,27 +225,68 @@ ngx_http_auth_jwt_policy_compile(ngx_conf_t *cf,
         rq = lists[i]->elts;
 
         for (j = 0; j < lists[i]->nelts; j++) {
-
-            /* literals were validated as each directive was read */
-
-            if (ajwt_policy_add(policy->compiled, &rq[j].core) != 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"%s\" directive: invalid value for "
-                                   "\"%V\"", rq[j].reason, &rq[j].name);
+            if (ngx_http_auth_jwt_policy_add(cf, policy, &rq[j], i >= 3)
+                != NGX_CONF_OK)
+            {
                 return NGX_CONF_ERROR;
             }
-
-            if (rq[j].core.per_request) {
-                policy->per_request = 1;
-            }
-
-            if (rq[j].value.lengths) {
-                policy->constant = 0;
-            }
-
-            policy->requirements[policy->count++] = &rq[j];
         }
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_auth_jwt_policy_add(ngx_conf_t *cf,
+    ngx_http_auth_jwt_policy_t *policy, ngx_http_auth_jwt_requirement_t *rq,
+    ngx_uint_t nested)
+{
+    int                  rc;
+    char                 err[256];
+    ajwt_path_t         *path;
+    ajwt_requirement_t   core;
+
+    core = rq->core;
+    path = NULL;
+
+    if (nested && policy->nested) {
+        path = ajwt_path_parse_nested(rq->name.data, rq->name.len,
+                                      policy->nested->delimiter,
+                                      policy->nested->quote,
+                                      err, sizeof(err));
+        if (path == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\" directive: invalid name \"%V\" with "
+                               "\"auth_jwt_allow_nested\": %s",
+                               rq->reason, &rq->name, err);
+            return NGX_CONF_ERROR;
+        }
+
+        core.path = path;
+    }
+
+    /* literals were validated as each directive was read */
+
+    rc = ajwt_policy_add(policy->compiled, &core);
+    ajwt_path_free(path);
+
+    if (rc != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" directive: invalid value for \"%V\"",
+                           rq->reason, &rq->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rq->core.per_request) {
+        policy->per_request = 1;
+    }
+
+    if (rq->value.lengths) {
+        policy->constant = 0;
+    }
+
+    policy->requirements[policy->count++] = rq;
 
     return NGX_CONF_OK;
 }
@@ -204,7 +296,7 @@ ngx_int_t
 ngx_http_auth_jwt_policy_check(ngx_http_request_t *r,
     ngx_http_auth_jwt_policy_t *policy, ajwt_token_t *token,
     ngx_http_auth_jwt_decision_t *decision, ajwt_status_t *status,
-    const char **reason)
+    ngx_uint_t *code, const char **reason)
 {
     int                               rc;
     ngx_uint_t                        i;
@@ -279,19 +371,38 @@ decided:
 
     rq = policy->requirements[i];
 
-    /* the check's name only: never the claim's value */
+    ngx_http_auth_jwt_log_refusal(r, rq, rc);
+
+    *code = rq->status;
+    *status = ngx_http_auth_jwt_refusal(rq->status);
+    *reason = rq->revocation ? "the token is revoked"
+                             : "a claim requirement failed";
+
+    return NGX_OK;
+}
+
+
+/* the check's name only: never the claim's value */
+
+static void
+ngx_http_auth_jwt_log_refusal(ngx_http_request_t *r,
+    ngx_http_auth_jwt_requirement_t *rq, int rc)
+{
+    if (rq->revocation) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      (rc == AJWT_REQUIRE_FAILS)
+                      ? "auth_jwt: %s: the token's \"%V\" is listed"
+                      : "auth_jwt: %s: the token has no \"%V\" string, "
+                        "which the list requires",
+                      rq->reason, &rq->name);
+        return;
+    }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "auth_jwt: %s \"%V\" %s", rq->reason, &rq->name,
                   (rc == AJWT_REQUIRE_FAILS)
                   ? "does not hold"
                   : "cannot be checked (absent, or of another type)");
-
-    *status = (rq->status == NGX_HTTP_FORBIDDEN) ? AJWT_FORBIDDEN
-                                                 : AJWT_INVALID_TOKEN;
-    *reason = "a claim requirement failed";
-
-    return NGX_OK;
 }
 
 
@@ -453,7 +564,7 @@ ngx_http_auth_jwt_match(ngx_http_request_t *r,
 
 /*
  * auth_jwt_require_claim name operator $variable | json=value | string
- *     [error=401|403]; (and auth_jwt_require_header), kjdev's syntax: a
+ *     [error=code]; (and auth_jwt_require_header), kjdev's syntax: a
  * value from a variable or after "json=" is JSON text, any other a string.
  */
 
@@ -486,16 +597,13 @@ ngx_http_auth_jwt_require_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     rq->reason = (char *) cmd->name.data;
 
     if (n == 5) {
-        if (ngx_strcmp(value[4].data, "error=401") == 0) {
-            rq->status = NGX_HTTP_UNAUTHORIZED;
+        rq->status = ngx_http_auth_jwt_error_code(&value[4]);
 
-        } else if (ngx_strcmp(value[4].data, "error=403") == 0) {
-            rq->status = NGX_HTTP_FORBIDDEN;
-
-        } else {
+        if (rq->status == (ngx_uint_t) NGX_ERROR) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"%V\" directive: invalid parameter \"%V\": "
-                               "only error=401 and error=403 are allowed",
+                               "error=code is expected, a code from 400 to "
+                               "599 other than 444 and 499",
                                &cmd->name, &value[4]);
             return NGX_CONF_ERROR;
         }
@@ -686,6 +794,236 @@ ngx_http_auth_jwt_accepted(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
+ * auth_jwt_revocation_list_sub file; auth_jwt_revocation_list_kid file;
+ * (kjdev's): the file is a JSON object whose member names are revoked
+ * "sub" claims or "kid" header values (cmd->post). A token whose value is
+ * listed, or that has none (kjdev makes kid required), is refused.
+ */
+
+char *
+ngx_http_auth_jwt_revocation_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t                        *value, name;
+    ajwt_nameset_t                   *set;
+    ngx_http_auth_jwt_requirement_t  *rq;
+
+    value = cf->args->elts;
+
+    if (ngx_http_auth_jwt_read_list(cf, cmd, &value[1], &set)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = cmd->post;
+    name.len = ngx_strlen(name.data);
+
+    rq = ngx_http_auth_jwt_requirement_add(cf, cmd,
+                        (ngx_array_t **) ((char *) conf + cmd->offset),
+                        &name);
+    if (rq == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rq->core.on_header = (name.len == 3
+                          && ngx_strncmp(name.data, "kid", 3) == 0);
+    rq->core.op = AJWT_OP_IN;
+    rq->core.negate = 1;
+    rq->core.names = set;
+    rq->revocation = 1;
+    rq->reason = (char *) cmd->name.data;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the file's names as a set the core hashed, released with cf->pool */
+
+static char *
+ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ajwt_nameset_t **set)
+{
+    u_char              *data;
+    char                 err[256];
+    off_t                size;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_str_t            file;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+
+    file = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" directive: " ngx_open_file_n " \"%s\" "
+                           "failed", &cmd->name, file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    data = NULL;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", file.data);
+        goto failed;
+    }
+
+    size = ngx_file_size(&fi);
+
+    if (size > NGX_HTTP_AUTH_JWT_MAX_LIST) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%s\" is larger than %d "
+                           "bytes", &cmd->name, file.data,
+                           NGX_HTTP_AUTH_JWT_MAX_LIST);
+        goto failed;
+    }
+
+    data = ngx_pnalloc(cf->temp_pool, size + 1);
+    if (data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, data, size);
+
+    if (n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
+                           ngx_read_fd_n " \"%s\" failed", file.data);
+        goto failed;
+    }
+
+    ngx_close_file(fd);
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *set = ajwt_nameset_parse(data, size, err, sizeof(err));
+
+    if (*set == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: invalid file \"%s\": %s",
+                           &cmd->name, file.data, err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_auth_jwt_nameset_cleanup;
+    cln->data = *set;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                   "auth_jwt: revocation list \"%s\": %uz names",
+                   file.data, ajwt_nameset_count(*set));
+
+    return NGX_CONF_OK;
+
+failed:
+
+    ngx_close_file(fd);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * auth_jwt_allow_nested [delimiter=string] [quote=string]; (kjdev's): the
+ * names of auth_jwt_require_claim, auth_jwt_require_header,
+ * auth_jwt_claim_set and auth_jwt_header_set are split on the delimiter
+ * (default "."), the quote (default '"') protecting a key that holds it.
+ */
+
+char *
+ngx_http_auth_jwt_allow_nested(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char                         err[256];
+    ngx_str_t                   *value;
+    ngx_uint_t                   i;
+    ajwt_path_t                 *probe;
+    ngx_http_auth_jwt_nested_t  *nested, **slot;
+
+    slot = (ngx_http_auth_jwt_nested_t **) ((char *) conf + cmd->offset);
+
+    if (*slot != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    nested = ngx_pcalloc(cf->pool, sizeof(ngx_http_auth_jwt_nested_t));
+    if (nested == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    nested->delimiter.data = (u_char *) ".";
+    nested->delimiter.len = 1;
+    nested->quote.data = (u_char *) "\"";
+    nested->quote.len = 1;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "delimiter=", 10) == 0) {
+            nested->delimiter.data = value[i].data + 10;
+            nested->delimiter.len = value[i].len - 10;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "quote=", 6) == 0) {
+            nested->quote.data = value[i].data + 6;
+            nested->quote.len = value[i].len - 6;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: invalid parameter \"%V\"",
+                           &cmd->name, &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the core says whether the two can split names */
+
+    probe = ajwt_path_parse_nested((u_char *) "a", 1, nested->delimiter,
+                                   nested->quote, err, sizeof(err));
+    if (probe == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %s",
+                           &cmd->name, err);
+        return NGX_CONF_ERROR;
+    }
+
+    ajwt_path_free(probe);
+
+    *slot = nested;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_auth_jwt_error_code(ngx_str_t *arg)
+{
+    ngx_int_t  code;
+
+    if (arg->len < 6 || ngx_strncmp(arg->data, "error=", 6) != 0) {
+        return NGX_ERROR;
+    }
+
+    code = ngx_atoi(arg->data + 6, arg->len - 6);
+
+    if (code < 400 || code > 599 || code == 444 || code == 499) {
+        return NGX_ERROR;
+    }
+
+    return code;
+}
+
+
+/*
  * A requirement's expected value: from variables, for each request, or a
  * literal, checked here so that a malformed one fails nginx -t on its line.
  */
@@ -843,6 +1181,13 @@ static void
 ngx_http_auth_jwt_path_cleanup(void *data)
 {
     ajwt_path_free(data);
+}
+
+
+static void
+ngx_http_auth_jwt_nameset_cleanup(void *data)
+{
+    ajwt_nameset_free(data);
 }
 
 

@@ -3,13 +3,14 @@
  * Copyright (C) The nginx-auth-jwt authors
  *
  * Keys fetched from the issuer. Each key source (an auth_jwt_key_request
- * uri, after its variables) is a node in a shared memory zone: the raw JWKS
- * it last returned, a generation that changes when the JWKS does, and the
- * fetch schedule. One worker fetches for all (it claims the node); the
- * others keep serving the keys they hold, and parse the JWKS again only
- * when the generation changed. Only requests that have no key at all, or
- * whose token names a kid the keys lack, wait for a fetch. Times in the
- * zone are ngx_current_msec: a monotonic clock all workers share.
+ * uri, after its variables, and its format) is a node in a shared memory
+ * zone: the raw JWKS (or keyval object) it last returned, a generation
+ * that changes when the body does, and the fetch schedule. One worker
+ * fetches for all (it claims the node); the others keep serving the keys
+ * they hold, and parse the body again only when the generation changed.
+ * Only requests that have no key at all, or whose token names a kid the
+ * keys lack, wait for a fetch. Times in the zone are ngx_current_msec: a
+ * monotonic clock all workers share.
  */
 
 
@@ -115,7 +116,8 @@ struct ngx_http_auth_jwt_keys_s {
 typedef struct {
     ngx_http_auth_jwt_keys_t        *keys;
     ngx_http_auth_jwt_keys_wait_t   *wait;       /* own keys: the request's */
-    ngx_str_t                        uri;
+    ngx_str_t                        uri;        /* the source's name */
+    ngx_uint_t                       format;
     uint64_t                         serial;     /* shared: the node's */
     time_t                           period;
     u_char                          *body;
@@ -136,9 +138,12 @@ typedef enum {
 
 static ngx_int_t ngx_http_auth_jwt_keys_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_int_t ngx_http_auth_jwt_keys_uri(ngx_http_request_t *r,
+    ngx_http_auth_jwt_key_request_t *kr, ngx_str_t *uri, ngx_str_t *name);
 static ngx_int_t ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
-    ngx_http_auth_jwt_keys_wait_t *w, ngx_str_t *uri, ajwt_keyset_t **set);
+    ngx_http_auth_jwt_keys_wait_t *w, ngx_http_auth_jwt_key_request_t *kr,
+    ajwt_keyset_t **set);
 static ngx_int_t ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w, ajwt_keyset_t **ks);
@@ -150,7 +155,8 @@ static ngx_int_t ngx_http_auth_jwt_keys_wait(ngx_http_request_t *r,
 static void ngx_http_auth_jwt_keys_poll(ngx_http_request_t *r);
 static ngx_int_t ngx_http_auth_jwt_keys_fetch(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_keys_wait_t *w,
-    ngx_str_t *uri, uint64_t serial, time_t period, ngx_uint_t background);
+    ngx_http_auth_jwt_key_request_t *kr, uint64_t serial, time_t period,
+    ngx_uint_t background);
 static ngx_int_t ngx_http_auth_jwt_keys_fetched(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static const char *ngx_http_auth_jwt_keys_check(ngx_http_request_t *sr,
@@ -311,28 +317,23 @@ ngx_http_auth_jwt_keys_get(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w, ajwt_keyset_t **ks)
 {
-    ngx_int_t                  rc;
-    ngx_str_t                  uri;
-    ngx_uint_t                 i, n, started, busy;
-    ajwt_keyset_t             *sets[NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS];
-    ngx_http_complex_value_t  *cv;
+    ngx_int_t                         rc;
+    ngx_uint_t                        i, n, started, busy;
+    ajwt_keyset_t                    *sets[NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS];
+    ngx_http_auth_jwt_key_request_t  *kr;
 
     if (src->period == 0) {
         return ngx_http_auth_jwt_keys_own(r, keys, src, w, ks);
     }
 
-    cv = src->requests->elts;
+    kr = src->requests->elts;
     n = 0;
     started = 0;
     busy = 0;
 
     for (i = 0; i < src->requests->nelts; i++) {
 
-        if (ngx_http_complex_value(r, &cv[i], &uri) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        rc = ngx_http_auth_jwt_keys_source(r, keys, src, w, &uri, &sets[n]);
+        rc = ngx_http_auth_jwt_keys_source(r, keys, src, w, &kr[i], &sets[n]);
 
         switch (rc) {
 
@@ -373,6 +374,38 @@ ngx_http_auth_jwt_keys_get(ngx_http_request_t *r,
 
 
 /*
+ * A key request's uri for this request, and the name of its source: the
+ * uri, or "uri keyval" for the keyval format (the same uri read in another
+ * format is another source).
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_keys_uri(ngx_http_request_t *r,
+    ngx_http_auth_jwt_key_request_t *kr, ngx_str_t *uri, ngx_str_t *name)
+{
+    if (ngx_http_complex_value(r, &kr->uri, uri) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (kr->format == NGX_HTTP_AUTH_JWT_KEYS_JWKS) {
+        *name = *uri;
+        return NGX_OK;
+    }
+
+    name->len = uri->len + sizeof(" keyval") - 1;
+    name->data = ngx_pnalloc(r->pool, name->len);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(name->data, uri->data, uri->len), " keyval",
+               sizeof(" keyval") - 1);
+
+    return NGX_OK;
+}
+
+
+/*
  * One source for a request: its keys as this worker holds them, parsed
  * again if the zone has a newer generation; a fetch when one is due.
  */
@@ -380,12 +413,14 @@ ngx_http_auth_jwt_keys_get(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
-    ngx_http_auth_jwt_keys_wait_t *w, ngx_str_t *uri, ajwt_keyset_t **set)
+    ngx_http_auth_jwt_keys_wait_t *w, ngx_http_auth_jwt_key_request_t *kr,
+    ajwt_keyset_t **set)
 {
     char                             err[256];
     u_char                          *copy;
     size_t                           len;
     uint32_t                         hash;
+    ngx_str_t                        path, name, *uri;
     ngx_msec_t                       now;
     uint64_t                         serial, generation;
     ngx_uint_t                       fetch, busy;
@@ -394,6 +429,12 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_local_t  *local;
 
     *set = NULL;
+
+    if (ngx_http_auth_jwt_keys_uri(r, kr, &path, &name) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    uri = &name;
 
     now = ngx_current_msec;
     hash = ngx_crc32_long(uri->data, uri->len);
@@ -453,7 +494,10 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
 
         parsed = ajwt_keyset_create();
 
-        if (ajwt_keyset_add(parsed, copy, len, err, sizeof(err)) < 0) {
+        if (ngx_http_auth_jwt_keys_parse(parsed, kr->format, copy, len, err,
+                                         sizeof(err))
+            < 0)
+        {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "auth_jwt: key request \"%V\": %s", uri, err);
             ajwt_keyset_free(parsed);
@@ -475,7 +519,7 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     }
 
     if (fetch) {
-        if (ngx_http_auth_jwt_keys_fetch(r, keys, NULL, uri, serial,
+        if (ngx_http_auth_jwt_keys_fetch(r, keys, NULL, kr, serial,
                                          src->period, *set != NULL)
             != NGX_OK)
         {
@@ -514,10 +558,9 @@ ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w, ajwt_keyset_t **ks)
 {
-    ngx_str_t                  uri;
-    ngx_uint_t                 i;
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_complex_value_t  *cv;
+    ngx_uint_t                        i;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_auth_jwt_key_request_t  *kr;
 
     if (w == NULL) {
         return NGX_DECLINED;
@@ -546,15 +589,10 @@ ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
         ajwt_keyset_add_set(w->own, src->file);
     }
 
-    cv = src->requests->elts;
+    kr = src->requests->elts;
 
     for (i = 0; i < src->requests->nelts; i++) {
-
-        if (ngx_http_complex_value(r, &cv[i], &uri) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_auth_jwt_keys_fetch(r, keys, w, &uri, 0, 0, 0)
+        if (ngx_http_auth_jwt_keys_fetch(r, keys, w, &kr[i], 0, 0, 0)
             == NGX_OK)
         {
             w->fetches++;
@@ -647,26 +685,26 @@ ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w)
 {
-    uint32_t                        hash;
-    uint64_t                        serial;
-    ngx_str_t                       uri;
-    ngx_msec_t                      now;
-    ngx_uint_t                      i, claim, started, busy;
-    ngx_http_complex_value_t       *cv;
-    ngx_http_auth_jwt_keys_node_t  *node;
+    uint32_t                          hash;
+    uint64_t                          serial;
+    ngx_str_t                         path, uri;
+    ngx_msec_t                        now;
+    ngx_uint_t                        i, claim, started, busy;
+    ngx_http_auth_jwt_keys_node_t    *node;
+    ngx_http_auth_jwt_key_request_t  *kr;
 
     if (src->period == 0 || w->refetched) {
         return NGX_DECLINED;
     }
 
     now = ngx_current_msec;
-    cv = src->requests->elts;
+    kr = src->requests->elts;
     started = 0;
     busy = 0;
 
     for (i = 0; i < src->requests->nelts; i++) {
 
-        if (ngx_http_complex_value(r, &cv[i], &uri) != NGX_OK) {
+        if (ngx_http_auth_jwt_keys_uri(r, &kr[i], &path, &uri) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -701,7 +739,7 @@ ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
                           "auth_jwt: key request \"%V\": the token names "
                           "an unknown kid, fetching the keys again", &uri);
 
-            if (ngx_http_auth_jwt_keys_fetch(r, keys, NULL, &uri, serial,
+            if (ngx_http_auth_jwt_keys_fetch(r, keys, NULL, &kr[i], serial,
                                              src->period, 0)
                 == NGX_OK)
             {
@@ -797,13 +835,20 @@ ngx_http_auth_jwt_keys_poll(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_auth_jwt_keys_fetch(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_keys_wait_t *w,
-    ngx_str_t *uri, uint64_t serial, time_t period, ngx_uint_t background)
+    ngx_http_auth_jwt_key_request_t *kr, uint64_t serial, time_t period,
+    ngx_uint_t background)
 {
-    ngx_str_t                    path, args;
+    ngx_str_t                    path, args, name, *uri;
     ngx_uint_t                   flags;
     ngx_http_request_t          *sr;
     ngx_http_auth_jwt_fetch_t   *fetch;
     ngx_http_post_subrequest_t  *ps;
+
+    if (ngx_http_auth_jwt_keys_uri(r, kr, &path, &name) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    uri = &name;
 
     fetch = ngx_pcalloc(r->pool, sizeof(ngx_http_auth_jwt_fetch_t));
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -814,6 +859,7 @@ ngx_http_auth_jwt_keys_fetch(ngx_http_request_t *r,
 
     fetch->keys = keys;
     fetch->wait = w;
+    fetch->format = kr->format;
     fetch->serial = serial;
     fetch->period = period;
 
@@ -824,12 +870,11 @@ ngx_http_auth_jwt_keys_fetch(ngx_http_request_t *r,
 
     fetch->uri.len = uri->len;
 
-    path.data = ngx_pstrdup(r->pool, uri);
+    path.data = ngx_pstrdup(r->pool, &path);
     if (path.data == NULL) {
         return NGX_ERROR;
     }
 
-    path.len = uri->len;
     ngx_str_null(&args);
     flags = NGX_HTTP_LOG_UNSAFE;
 
@@ -1093,13 +1138,28 @@ ngx_http_auth_jwt_keys_check(ngx_http_request_t *sr,
 
     *set = ajwt_keyset_create();
 
-    if (ajwt_keyset_add(*set, fetch->body, fetch->len, err, errlen) < 0) {
+    if (ngx_http_auth_jwt_keys_parse(*set, fetch->format, fetch->body,
+                                     fetch->len, err, errlen)
+        < 0)
+    {
         ajwt_keyset_free(*set);
         *set = NULL;
         return err;
     }
 
     return NULL;
+}
+
+
+int
+ngx_http_auth_jwt_keys_parse(ajwt_keyset_t *ks, ngx_uint_t format,
+    u_char *data, size_t len, char *err, size_t errlen)
+{
+    if (format == NGX_HTTP_AUTH_JWT_KEYS_KEYVAL) {
+        return ajwt_keyset_add_keyval(ks, data, len, err, errlen);
+    }
+
+    return ajwt_keyset_add(ks, data, len, err, errlen);
 }
 
 

@@ -3,11 +3,11 @@
  * Copyright (C) The nginx-auth-jwt authors
  *
  * Keys fetched from the issuer (auth_jwt_key_request, auth_jwt_key_cache):
- * a subrequest returns a JWKS; the raw JWKS is kept in a shared memory zone
- * with a generation, so that one fetch serves every worker, and each worker
- * parses it again only when the generation changes. nginx's proxy module
- * does the HTTP; the core (ajwt_keyset_add) reads the body, as it reads key
- * files.
+ * a subrequest returns a JWKS (or kjdev's keyval object); the raw body is
+ * kept in a shared memory zone with a generation, so that one fetch serves
+ * every worker, and each worker parses it again only when the generation
+ * changes. nginx's proxy module does the HTTP; the core (ajwt_keyset_add,
+ * ajwt_keyset_add_keyval) reads the body, as it reads key files.
  */
 
 
@@ -32,9 +32,23 @@ typedef struct ngx_http_auth_jwt_keys_s  ngx_http_auth_jwt_keys_t;
 extern ngx_module_t  ngx_http_auth_jwt_module;
 
 
+/* the formats of a key file or a fetched body */
+#define NGX_HTTP_AUTH_JWT_KEYS_JWKS    0     /* a JWKS, a JWK or PEM keys */
+#define NGX_HTTP_AUTH_JWT_KEYS_KEYVAL  1     /* kjdev's: kid -> PEM key */
+
+
+/* an auth_jwt_key_request */
+typedef struct {
+    ngx_http_complex_value_t     uri;
+    ngx_uint_t                   format;     /* NGX_HTTP_AUTH_JWT_KEYS_* */
+} ngx_http_auth_jwt_key_request_t;
+
+
 /* a location's key sources */
 typedef struct {
-    ngx_array_t                 *requests;   /* ngx_http_complex_value_t */
+    ngx_array_t                 *requests;   /* of
+                                                ngx_http_auth_jwt_key_request_t
+                                              */
     ajwt_keyset_t               *file;       /* auth_jwt_key_file, or NULL */
     time_t                       period;     /* auth_jwt_key_cache */
 } ngx_http_auth_jwt_key_sources_t;
@@ -77,6 +91,13 @@ ngx_int_t ngx_http_auth_jwt_keys_get(ngx_http_request_t *r,
 ngx_int_t ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w);
+
+/*
+ * Adds the keys of data, in format, to ks: ajwt_keyset_add() or
+ * ajwt_keyset_add_keyval(), as they return.
+ */
+int ngx_http_auth_jwt_keys_parse(ajwt_keyset_t *ks, ngx_uint_t format,
+    u_char *data, size_t len, char *err, size_t errlen);
 
 /* the body filter's part: NGX_DECLINED when r is not a key request */
 ngx_int_t ngx_http_auth_jwt_keys_body_filter(ngx_http_request_t *r,

@@ -29,7 +29,7 @@
 
 typedef struct {
     ngx_array_t                 *values;     /* of ngx_http_complex_value_t */
-    ngx_uint_t                   status;     /* 401 or 403 */
+    ngx_uint_t                   status;     /* error=, 401 by default */
 } ngx_http_auth_jwt_require_t;
 
 
@@ -37,6 +37,9 @@ typedef struct {
     ngx_http_auth_jwt_store_t   *store;      /* NULL: no auth_jwt_memcached */
     ngx_http_auth_jwt_cache_t   *cache;      /* where no auth_jwt_cache is */
     ngx_http_auth_jwt_keys_t    *keys;       /* NULL: no key requests */
+    ngx_array_t                 *paths;      /* ngx_http_auth_jwt_path_t *:
+                                                auth_jwt_claim_set and
+                                                auth_jwt_header_set */
 } ngx_http_auth_jwt_main_conf_t;
 
 
@@ -55,6 +58,9 @@ typedef struct {
     ngx_http_complex_value_t    *session;    /* key=; NULL: session off */
     ngx_http_complex_value_t    *fingerprint;
     time_t                       touch;
+
+    ngx_uint_t                   phase;      /* NGX_HTTP_ACCESS_PHASE or
+                                                NGX_HTTP_PREACCESS_PHASE */
 } ngx_http_auth_jwt_loc_conf_t;
 
 
@@ -64,6 +70,7 @@ typedef struct {
     ajwt_token_t                   token;
     ngx_http_auth_jwt_decision_t  *decision; /* in the token cache */
     ajwt_status_t                  status;
+    ngx_uint_t                     code;     /* error=; 0: the status's */
     const char                    *reason;   /* static, from the core */
     ngx_http_auth_jwt_keys_wait_t  keys;
     ngx_http_auth_jwt_session_t    session;
@@ -83,10 +90,21 @@ typedef struct {
     ajwt_str_t                  *names;
     ngx_uint_t                   nnames;
     ngx_uint_t                   part;       /* NGX_HTTP_AUTH_JWT_CLAIMS... */
+    ngx_uint_t                   index;      /* in the main conf's paths */
 } ngx_http_auth_jwt_path_t;
 
 
-static ngx_int_t ngx_http_auth_jwt_handler(ngx_http_request_t *r);
+static ngx_conf_enum_t  ngx_http_auth_jwt_phases[] = {
+    { ngx_string("preaccess"), NGX_HTTP_PREACCESS_PHASE },
+    { ngx_string("access"), NGX_HTTP_ACCESS_PHASE },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_int_t ngx_http_auth_jwt_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_auth_jwt_preaccess_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_auth_jwt_handler(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf);
 static ngx_int_t ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_uint_t access,
     ngx_http_auth_jwt_ctx_t **ctxp);
@@ -96,10 +114,10 @@ static ngx_int_t ngx_http_auth_jwt_verify(ngx_http_request_t *r,
 static ngx_int_t ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_str_t *token);
 static ngx_int_t ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
-    ngx_http_auth_jwt_loc_conf_t *ajlcf, ajwt_status_t *status);
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_uint_t *code);
 static ngx_int_t ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx);
-static ngx_uint_t ngx_http_auth_jwt_http_status(ajwt_status_t status);
+static ngx_uint_t ngx_http_auth_jwt_http_status(ngx_http_auth_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_auth_jwt_get_ctx(ngx_http_request_t *r,
@@ -116,12 +134,14 @@ static ngx_int_t ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, ngx_uint_t part, ajwt_str_t *names,
-    ngx_uint_t nnames, ngx_uint_t ignore_case);
+    ngx_uint_t nnames, ajwt_path_t *path, ngx_uint_t ignore_case);
 static ngx_int_t ngx_http_auth_jwt_join(ngx_http_request_t *r,
     ajwt_str_t raw, u_char **p, size_t *len);
 static ngx_int_t ngx_http_auth_jwt_payload_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_auth_jwt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwt_nowtime_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_auth_jwt_set_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, u_char *data, size_t len);
@@ -131,8 +151,11 @@ static void *ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_auth_jwt_nested_paths(ngx_conf_t *cf,
+    ngx_http_auth_jwt_nested_t *nested);
 static ngx_int_t ngx_http_auth_jwt_init(ngx_conf_t *cf);
 static void ngx_http_auth_jwt_keys_cleanup(void *data);
+static void ngx_http_auth_jwt_path_cleanup(void *data);
 static ngx_int_t ngx_http_auth_jwt_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle);
 
@@ -142,7 +165,11 @@ static char *ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_key_request(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_auth_jwt_key_format(ngx_conf_t *cf,
+    ngx_command_t *cmd);
 static char *ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_auth_jwt_validate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -170,7 +197,7 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
 
     { ngx_string("auth_jwt_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
-                        |NGX_CONF_TAKE1,
+                        |NGX_CONF_TAKE12,
       ngx_http_auth_jwt_key_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -222,6 +249,30 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       offsetof(ngx_http_auth_jwt_loc_conf_t, policy.headers),
       NULL },
 
+    { ngx_string("auth_jwt_allow_nested"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_NOARGS|NGX_CONF_TAKE12,
+      ngx_http_auth_jwt_allow_nested,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.nested),
+      NULL },
+
+    { ngx_string("auth_jwt_revocation_list_sub"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_revocation_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.revoked),
+      "sub" },                                /* the claim */
+
+    { ngx_string("auth_jwt_revocation_list_kid"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_revocation_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, policy.revoked),
+      "kid" },                                /* the header member */
+
     { ngx_string("auth_jwt_issuer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
                         |NGX_CONF_1MORE,
@@ -258,6 +309,32 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_AUTH_JWT_HEADER,
       NULL },
+
+    { ngx_string("auth_jwt_validate_sig"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_validate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      "this module always verifies the signature; for a location that "
+      "needs no token, write \"auth_jwt off\"" },
+
+    { ngx_string("auth_jwt_validate_exp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_validate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      "this module always checks \"exp\" when a token has one; for clock "
+      "skew, set \"auth_jwt_leeway\", or have the issuer give tokens a "
+      "later \"exp\"" },
+
+    { ngx_string("auth_jwt_phase"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, phase),
+      &ngx_http_auth_jwt_phases },
 
     { ngx_string("auth_jwt_memcached"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -326,6 +403,14 @@ static ngx_http_variable_t  ngx_http_auth_jwt_vars[] = {
       ngx_http_auth_jwt_payload_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("jwt_claims"), NULL,         /* kjdev's name */
+      ngx_http_auth_jwt_payload_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("jwt_nowtime"), NULL,
+      ngx_http_auth_jwt_nowtime_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("jwt_auth_status"), NULL,
       ngx_http_auth_jwt_status_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -339,17 +424,51 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static ngx_int_t
-ngx_http_auth_jwt_handler(ngx_http_request_t *r)
+ngx_http_auth_jwt_access_handler(ngx_http_request_t *r)
 {
-    ajwt_status_t                  status;
-    ngx_http_auth_jwt_ctx_t       *ctx;
     ngx_http_auth_jwt_loc_conf_t  *ajlcf;
 
     ajlcf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwt_module);
 
-    if (ajlcf->realm == NULL) {
+    if (ajlcf->realm == NULL || ajlcf->phase != NGX_HTTP_ACCESS_PHASE) {
         return NGX_DECLINED;
     }
+
+    return ngx_http_auth_jwt_handler(r, ajlcf);
+}
+
+
+/*
+ * auth_jwt_phase preaccess (kjdev's): the same check, before the access
+ * phase, so that it runs for subrequests too (nginx runs no access phase
+ * for them); "satisfy" does not apply. A pass lets the phase's other
+ * handlers run.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_preaccess_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_http_auth_jwt_loc_conf_t  *ajlcf;
+
+    ajlcf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwt_module);
+
+    if (ajlcf->realm == NULL || ajlcf->phase != NGX_HTTP_PREACCESS_PHASE) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_auth_jwt_handler(r, ajlcf);
+
+    return (rc == NGX_OK) ? NGX_DECLINED : rc;
+}
+
+
+static ngx_int_t
+ngx_http_auth_jwt_handler(ngx_http_request_t *r,
+    ngx_http_auth_jwt_loc_conf_t *ajlcf)
+{
+    ngx_uint_t                code;
+    ngx_http_auth_jwt_ctx_t  *ctx;
 
     if (ngx_http_auth_jwt_evaluate(r, ajlcf, 1, &ctx) != NGX_OK) {
         return NGX_ERROR;
@@ -361,12 +480,13 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r)
 
     if (ctx->status == AJWT_OK && !ctx->session.done) {
 
-        if (ngx_http_auth_jwt_check_require(r, ajlcf, &status) != NGX_OK) {
+        if (ngx_http_auth_jwt_check_require(r, ajlcf, &code) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        if (status != AJWT_OK) {
-            ctx->status = status;
+        if (code) {
+            ctx->status = ngx_http_auth_jwt_refusal(code);
+            ctx->code = code;
             ctx->reason = "auth_jwt_require failed";
 
         } else if (ajlcf->session) {
@@ -556,7 +676,7 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
 
     if (ngx_http_auth_jwt_policy_check(r, &ajlcf->policy, &ctx->token,
                                        ctx->decision, &ctx->status,
-                                       &ctx->reason)
+                                       &ctx->code, &ctx->reason)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -688,16 +808,18 @@ ngx_http_auth_jwt_get_token(ngx_http_request_t *r,
 }
 
 
+/* *code: 0, or the HTTP code of the first directive that fails */
+
 static ngx_int_t
 ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
-    ngx_http_auth_jwt_loc_conf_t *ajlcf, ajwt_status_t *status)
+    ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_uint_t *code)
 {
     ngx_str_t                     value;
     ngx_uint_t                    i, j;
     ngx_http_complex_value_t     *cv;
     ngx_http_auth_jwt_require_t  *rq;
 
-    *status = AJWT_OK;
+    *code = 0;
 
     if (ajlcf->require == NULL) {
         return NGX_OK;
@@ -716,8 +838,7 @@ ngx_http_auth_jwt_check_require(ngx_http_request_t *r,
             }
 
             if (value.len == 0 || (value.len == 1 && value.data[0] == '0')) {
-                *status = (rq[i].status == NGX_HTTP_FORBIDDEN)
-                          ? AJWT_FORBIDDEN : AJWT_INVALID_TOKEN;
+                *code = rq[i].status;
                 return NGX_OK;
             }
         }
@@ -738,7 +859,7 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     ngx_table_elt_t  *h;
 
     ctx->rejected = 1;
-    status = ngx_http_auth_jwt_http_status(ctx->status);
+    status = ngx_http_auth_jwt_http_status(ctx);
 
     /*
      * No claim of a refused token may reach an upstream ("satisfy any",
@@ -850,10 +971,16 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
 }
 
 
+/* the refusal's HTTP code: a directive's error=, else the status's */
+
 static ngx_uint_t
-ngx_http_auth_jwt_http_status(ajwt_status_t status)
+ngx_http_auth_jwt_http_status(ngx_http_auth_jwt_ctx_t *ctx)
 {
-    switch (status) {
+    if (ctx->code) {
+        return ctx->code;
+    }
+
+    switch (ctx->status) {
 
     case AJWT_OK:
         return NGX_HTTP_OK;
@@ -969,7 +1096,7 @@ ngx_http_auth_jwt_header_filter(ngx_http_request_t *r)
 
     if (ctx == NULL
         || !ctx->rejected
-        || r->err_status != ngx_http_auth_jwt_http_status(ctx->status))
+        || r->err_status != ngx_http_auth_jwt_http_status(ctx))
     {
         return ngx_http_next_header_filter(r);
     }
@@ -1090,9 +1217,14 @@ ngx_http_auth_jwt_prefix_variable(ngx_http_request_t *r,
     member.data = name->data + prefix;
     member.len = name->len - prefix;
 
-    return ngx_http_auth_jwt_json_value(r, v, part, &member, 1, 1);
+    return ngx_http_auth_jwt_json_value(r, v, part, &member, 1, NULL, 1);
 }
 
+
+/*
+ * auth_jwt_claim_set and auth_jwt_header_set: under the location's
+ * auth_jwt_allow_nested, a single name is split as the merge split it
+ */
 
 static ngx_int_t
 ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
@@ -1100,16 +1232,35 @@ ngx_http_auth_jwt_path_variable(ngx_http_request_t *r,
 {
     ngx_http_auth_jwt_path_t  *path = (ngx_http_auth_jwt_path_t *) data;
 
+    ajwt_path_t                   **split;
+    ngx_http_auth_jwt_nested_t     *nested;
+    ngx_http_auth_jwt_loc_conf_t   *ajlcf;
+
+    ajlcf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwt_module);
+    nested = ajlcf->policy.nested;
+
+    if (nested && nested->paths) {
+        split = nested->paths->elts;
+
+        if (split[path->index]) {
+            return ngx_http_auth_jwt_json_value(r, v, path->part, NULL, 0,
+                                                split[path->index], 0);
+        }
+    }
+
     return ngx_http_auth_jwt_json_value(r, v, path->part, path->names,
-                                        path->nnames, 0);
+                                        path->nnames, NULL, 0);
 }
 
+
+/* the value at names, or at path when given */
 
 static ngx_int_t
 ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, ngx_uint_t part, ajwt_str_t *names,
-    ngx_uint_t nnames, ngx_uint_t ignore_case)
+    ngx_uint_t nnames, ajwt_path_t *path, ngx_uint_t ignore_case)
 {
+    ajwt_json_type_t          type;
     u_char                   *p;
     size_t                    len;
     ajwt_str_t                json, raw;
@@ -1130,7 +1281,10 @@ ngx_http_auth_jwt_json_value(ngx_http_request_t *r,
     json = (part == NGX_HTTP_AUTH_JWT_HEADER) ? ctx->token.header
                                               : ctx->token.payload;
 
-    switch (ajwt_json_get(json, names, nnames, ignore_case, &raw)) {
+    type = path ? ajwt_json_get_path(json, path, &raw)
+                : ajwt_json_get(json, names, nnames, ignore_case, &raw);
+
+    switch (type) {
 
     case AJWT_JSON_ABSENT:
     case AJWT_JSON_NULL:
@@ -1247,6 +1401,29 @@ ngx_http_auth_jwt_status_variable(ngx_http_request_t *r,
 }
 
 
+/* kjdev's $jwt_nowtime: the current time, in seconds since the Epoch */
+
+static ngx_int_t
+ngx_http_auth_jwt_nowtime_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%T", ngx_time()) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_auth_jwt_set_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, u_char *data, size_t len)
@@ -1324,6 +1501,7 @@ ngx_http_auth_jwt_create_main_conf(ngx_conf_t *cf)
      *     conf->store = NULL;
      *     conf->cache = NULL;
      *     conf->keys = NULL;
+     *     conf->paths = NULL;
      */
 
     return conf;
@@ -1358,6 +1536,7 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
 
     ngx_http_auth_jwt_policy_init(&conf->policy);
     conf->leeway = NGX_CONF_UNSET;
+    conf->phase = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1400,8 +1579,18 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->sources.file = conf->keys;
     conf->sources.period = conf->key_cache;
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
+    ngx_conf_merge_uint_value(conf->phase, prev->phase,
+                              NGX_HTTP_ACCESS_PHASE);
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
+
+    if (conf->policy.nested && conf->policy.nested->paths == NULL
+        && amcf->paths
+        && ngx_http_auth_jwt_nested_paths(cf, conf->policy.nested)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     /* the levels without auth_jwt_cache share one cache of the default size */
 
@@ -1444,6 +1633,74 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * The names of auth_jwt_claim_set and auth_jwt_header_set (all read before
+ * any merge, in the http block) split by an auth_jwt_allow_nested, once
+ * for the levels that share it; a variable of several names is already a
+ * path and keeps it (NULL).
+ */
+
+static char *
+ngx_http_auth_jwt_nested_paths(ngx_conf_t *cf,
+    ngx_http_auth_jwt_nested_t *nested)
+{
+    char                            err[256];
+    ngx_uint_t                      i;
+    ajwt_path_t                   **split;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_auth_jwt_path_t      **path;
+    ngx_http_auth_jwt_main_conf_t  *amcf;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
+
+    nested->paths = ngx_array_create(cf->pool, amcf->paths->nelts,
+                                     sizeof(ajwt_path_t *));
+    if (nested->paths == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path = amcf->paths->elts;
+
+    for (i = 0; i < amcf->paths->nelts; i++) {
+        split = ngx_array_push(nested->paths);
+        if (split == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *split = NULL;
+
+        if (path[i]->nnames != 1) {
+            continue;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *split = ajwt_path_parse_nested(path[i]->names[0].data,
+                                        path[i]->names[0].len,
+                                        nested->delimiter, nested->quote,
+                                        err, sizeof(err));
+        if (*split == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\" directive: invalid name \"%*s\" "
+                               "with \"auth_jwt_allow_nested\": %s",
+                               (path[i]->part == NGX_HTTP_AUTH_JWT_CLAIMS)
+                               ? "auth_jwt_claim_set" : "auth_jwt_header_set",
+                               path[i]->names[0].len, path[i]->names[0].data,
+                               err);
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_http_auth_jwt_path_cleanup;
+        cln->data = *split;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_auth_jwt_init(ngx_conf_t *cf)
 {
@@ -1457,7 +1714,14 @@ ngx_http_auth_jwt_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_auth_jwt_handler;
+    *h = ngx_http_auth_jwt_access_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_auth_jwt_preaccess_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_auth_jwt_header_filter;
@@ -1473,6 +1737,13 @@ static void
 ngx_http_auth_jwt_keys_cleanup(void *data)
 {
     ajwt_keyset_free(data);
+}
+
+
+static void
+ngx_http_auth_jwt_path_cleanup(void *data)
+{
+    ajwt_path_free(data);
 }
 
 
@@ -1575,6 +1846,12 @@ ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * auth_jwt_key_file file [jwks | keyval];: "jwks" (kjdev's name) is what is
+ * read by default, a JWKS, a JWK or PEM public keys; "keyval" is kjdev's
+ * object of key IDs and PEM public keys
+ */
+
 static char *
 ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -1586,11 +1863,25 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ssize_t               n;
     ngx_fd_t              fd;
     ngx_str_t            *value, name;
+    ngx_int_t             format;
     ngx_file_info_t       fi;
     ngx_pool_cleanup_t   *cln;
 
     value = cf->args->elts;
     name = value[1];
+
+    format = ngx_http_auth_jwt_key_format(cf, cmd);
+    if (format == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len && name.data[0] == '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: variables in the file name "
+                           "are not supported: keys are read once, at "
+                           "configuration time", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -1649,7 +1940,8 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         cln->data = ajlcf->keys;
     }
 
-    n = ajwt_keyset_add(ajlcf->keys, data, size, err, sizeof(err));
+    n = ngx_http_auth_jwt_keys_parse(ajlcf->keys, format, data, size, err,
+                                     sizeof(err));
 
     /* the file may hold HMAC secrets: leave no copy behind */
     ngx_explicit_memzero(data, size);
@@ -1679,19 +1971,16 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
 
+    ngx_int_t                          format;
     ngx_str_t                         *value;
-    ngx_http_complex_value_t          *cv;
     ngx_http_auth_jwt_main_conf_t     *amcf;
+    ngx_http_auth_jwt_key_request_t   *kr;
     ngx_http_compile_complex_value_t   ccv;
 
     value = cf->args->elts;
 
-    /* kjdev/nginx-auth-jwt names the format; a JWKS is what is read */
-
-    if (cf->args->nelts == 3 && ngx_strcmp(value[2].data, "jwks") != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive: invalid format \"%V\": only "
-                           "\"jwks\" is supported", &cmd->name, &value[2]);
+    format = ngx_http_auth_jwt_key_format(cf, cmd);
+    if (format == NGX_ERROR) {
         return NGX_CONF_ERROR;
     }
 
@@ -1707,7 +1996,7 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ajlcf->key_requests == NGX_CONF_UNSET_PTR) {
         ajlcf->key_requests = ngx_array_create(cf->pool, 1,
-                                            sizeof(ngx_http_complex_value_t));
+                                     sizeof(ngx_http_auth_jwt_key_request_t));
         if (ajlcf->key_requests == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -1720,16 +2009,18 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    cv = ngx_array_push(ajlcf->key_requests);
-    if (cv == NULL) {
+    kr = ngx_array_push(ajlcf->key_requests);
+    if (kr == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    kr->format = format;
 
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
     ccv.cf = cf;
     ccv.value = &value[1];
-    ccv.complex_value = cv;
+    ccv.complex_value = &kr->uri;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -1747,6 +2038,31 @@ ngx_http_auth_jwt_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* the format parameter of a key directive, kjdev's names */
+
+static ngx_int_t
+ngx_http_auth_jwt_key_format(ngx_conf_t *cf, ngx_command_t *cmd)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts < 3 || ngx_strcmp(value[2].data, "jwks") == 0) {
+        return NGX_HTTP_AUTH_JWT_KEYS_JWKS;
+    }
+
+    if (ngx_strcmp(value[2].data, "keyval") == 0) {
+        return NGX_HTTP_AUTH_JWT_KEYS_KEYVAL;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" directive: invalid format \"%V\": \"jwks\" "
+                       "or \"keyval\" is expected", &cmd->name, &value[2]);
+
+    return NGX_ERROR;
 }
 
 
@@ -1779,18 +2095,17 @@ ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rq->status = NGX_HTTP_UNAUTHORIZED;
 
+    /* each directive's code is its own (kjdev's rule) */
+
     if (ngx_strncmp(value[n].data, "error=", 6) == 0) {
 
-        if (ngx_strcmp(value[n].data, "error=401") == 0) {
-            rq->status = NGX_HTTP_UNAUTHORIZED;
+        rq->status = ngx_http_auth_jwt_error_code(&value[n]);
 
-        } else if (ngx_strcmp(value[n].data, "error=403") == 0) {
-            rq->status = NGX_HTTP_FORBIDDEN;
-
-        } else {
+        if (rq->status == (ngx_uint_t) NGX_ERROR) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": only 401 and 403 are allowed",
-                               &value[n]);
+                               "\"%V\" directive: invalid \"%V\": a code "
+                               "from 400 to 599 other than 444 and 499 is "
+                               "expected", &cmd->name, &value[n]);
             return NGX_CONF_ERROR;
         }
 
@@ -1825,6 +2140,38 @@ ngx_http_auth_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * auth_jwt_validate_sig, auth_jwt_validate_exp (kjdev's): "on" is what this
+ * module always does; "off" is refused, cmd->post saying why
+ */
+
+static char *
+ngx_http_auth_jwt_validate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V off\" is not supported: %s",
+                           &cmd->name, (char *) cmd->post);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"on\" or \"off\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -1868,10 +2215,11 @@ ngx_http_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_str_t                 *value, name;
-    ngx_uint_t                 i;
-    ngx_http_variable_t       *v;
-    ngx_http_auth_jwt_path_t  *path;
+    ngx_str_t                      *value, name;
+    ngx_uint_t                      i;
+    ngx_http_variable_t            *v;
+    ngx_http_auth_jwt_path_t       *path, **slot;
+    ngx_http_auth_jwt_main_conf_t  *amcf;
 
     value = cf->args->elts;
     name = value[1];
@@ -1907,6 +2255,26 @@ ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         path->names[i].data = value[i + 2].data;
         path->names[i].len = value[i + 2].len;
     }
+
+    /* auth_jwt_allow_nested splits the names at merge time */
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwt_module);
+
+    if (amcf->paths == NULL) {
+        amcf->paths = ngx_array_create(cf->pool, 4,
+                                       sizeof(ngx_http_auth_jwt_path_t *));
+        if (amcf->paths == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    slot = ngx_array_push(amcf->paths);
+    if (slot == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *slot = path;
+    path->index = amcf->paths->nelts - 1;
 
     v->get_handler = ngx_http_auth_jwt_path_variable;
     v->data = (uintptr_t) path;

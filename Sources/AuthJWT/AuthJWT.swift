@@ -61,6 +61,31 @@ public func ajwt_keyset_add(
 }
 
 @c @implementation
+public func ajwt_keyset_add_keyval(
+    _ ks: OpaquePointer?,
+    _ data: UnsafePointer<UInt8>?,
+    _ len: Int,
+    _ err: UnsafeMutablePointer<CChar>?,
+    _ errlen: Int
+) -> Int32 {
+    guard let keySet = KeySet.borrowing(ks) else {
+        copyMessage("no key set", into: err, capacity: errlen)
+        return -1
+    }
+    guard let file = UnsafeRawBufferPointer(cBytes: data, count: len) else {
+        copyMessage("no key file contents", into: err, capacity: errlen)
+        return -1
+    }
+    do {
+        let added = try keySet.add(keyValContentsOf: file)
+        return Int32(clamping: added)
+    } catch {
+        copyMessage(error.description, into: err, capacity: errlen)
+        return -1
+    }
+}
+
+@c @implementation
 public func ajwt_keyset_add_set(_ ks: OpaquePointer?, _ from: OpaquePointer?) {
     guard let keySet = KeySet.borrowing(ks), let other = KeySet.borrowing(from), keySet !== other else {
         return

@@ -29,11 +29,86 @@ public func ajwt_path_parse(
 }
 
 @c @implementation
+public func ajwt_path_parse_nested(
+    _ text: UnsafePointer<UInt8>?,
+    _ len: Int,
+    _ delimiter: ajwt_str_t,
+    _ quote: ajwt_str_t,
+    _ err: UnsafeMutablePointer<CChar>?,
+    _ errlen: Int
+) -> OpaquePointer? {
+    guard let bytes = UnsafeRawBufferPointer(cBytes: text, count: len),
+        let delimiter = UnsafeRawBufferPointer(delimiter), let quote = UnsafeRawBufferPointer(quote)
+    else {
+        copyMessage("invalid arguments to ajwt_path_parse_nested", into: err, capacity: errlen)
+        return nil
+    }
+    do {
+        let path = try ClaimPath(splitting: bytes, delimiter: delimiter, quote: quote)
+        return OpaquePointer(Unmanaged.passRetained(path).toOpaque())
+    } catch {
+        copyMessage(error.description, into: err, capacity: errlen)
+        return nil
+    }
+}
+
+@c @implementation
 public func ajwt_path_free(_ path: OpaquePointer?) {
     guard let path else {
         return
     }
     Unmanaged<ClaimPath>.fromOpaque(UnsafeRawPointer(path)).release()
+}
+
+@c @implementation
+public func ajwt_json_get_path(
+    _ json: ajwt_str_t,
+    _ path: OpaquePointer?,
+    _ raw: UnsafeMutablePointer<ajwt_str_t>?
+) -> ajwt_json_type_t {
+    raw?.pointee = ajwt_str_t(data: nil, len: 0)
+    guard let document = UnsafeRawBufferPointer(json), let claimPath = ClaimPath.borrowing(path),
+        let value = JSONLookup.value(at: claimPath, in: document)
+    else {
+        return AJWT_JSON_ABSENT
+    }
+    raw?.pointee = ajwt_str_t(value.bytes)
+    return ajwt_json_type_t(value.kind)
+}
+
+// MARK: - Name sets
+
+@c @implementation
+public func ajwt_nameset_parse(
+    _ json: UnsafePointer<UInt8>?,
+    _ len: Int,
+    _ err: UnsafeMutablePointer<CChar>?,
+    _ errlen: Int
+) -> OpaquePointer? {
+    guard let bytes = UnsafeRawBufferPointer(cBytes: json, count: len) else {
+        copyMessage("invalid arguments to ajwt_nameset_parse", into: err, capacity: errlen)
+        return nil
+    }
+    do {
+        let set = try NameSet(object: bytes)
+        return OpaquePointer(Unmanaged.passRetained(set).toOpaque())
+    } catch {
+        copyMessage(error.description, into: err, capacity: errlen)
+        return nil
+    }
+}
+
+@c @implementation
+public func ajwt_nameset_count(_ set: OpaquePointer?) -> Int {
+    NameSet.borrowing(set)?.count ?? 0
+}
+
+@c @implementation
+public func ajwt_nameset_free(_ set: OpaquePointer?) {
+    guard let set else {
+        return
+    }
+    Unmanaged<NameSet>.fromOpaque(UnsafeRawPointer(set)).release()
 }
 
 // MARK: - Requirements
@@ -77,7 +152,12 @@ public func ajwt_policy_add(_ policy: OpaquePointer?, _ rq: UnsafePointer<ajwt_r
         return -1
     }
     let expected: ClaimPolicy.Expected
-    if rq.per_request != 0 || claimOperator == .match {
+    if rq.names != nil {
+        guard let names = NameSet.borrowing(rq.names) else {
+            return -1
+        }
+        expected = .names(names)
+    } else if rq.per_request != 0 || claimOperator == .match {
         expected = .perRequest(isJSON: rq.json != 0)
     } else {
         guard let text = UnsafeRawBufferPointer(rq.expected) else {
@@ -153,6 +233,16 @@ extension ClaimPath {
             return nil
         }
         return Unmanaged<ClaimPath>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+}
+
+extension NameSet {
+    /// The set behind an `ajwt_nameset_t *`, without taking ownership.
+    fileprivate static func borrowing(_ pointer: OpaquePointer?) -> NameSet? {
+        guard let pointer else {
+            return nil
+        }
+        return Unmanaged<NameSet>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
 }
 

@@ -30,19 +30,27 @@ public final class ClaimPath: Sendable {
     let steps: [Step]
 
     /// Parses `text`, copying what it needs from it.
-    public init(parsing text: UnsafeRawBufferPointer) throws(ClaimPathError) {
+    public convenience init(parsing text: UnsafeRawBufferPointer) throws(ClaimPathError) {
         guard let first = text.first else {
             throw .empty
         }
-        guard first == UInt8(ascii: ".") || first == UInt8(ascii: "[") else {
-            self.names = Array(text)
-            self.steps = [.member(0..<text.count)]
+        guard Self.isJQPath(first) else {
+            self.init(names: Array(text), steps: [.member(0..<text.count)])
             return
         }
         var parser = Parser(text)
         try parser.parse()
-        self.names = parser.names
-        self.steps = parser.steps
+        self.init(names: parser.names, steps: parser.steps)
+    }
+
+    init(names: [UInt8], steps: [Step]) {
+        self.names = names
+        self.steps = steps
+    }
+
+    /// Whether text starting with `byte` is a JQ-like path.
+    static func isJQPath(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ".") || byte == UInt8(ascii: "[")
     }
 }
 
@@ -58,6 +66,12 @@ public enum ClaimPathError: Error, Hashable, CustomStringConvertible {
     /// A byte where a step must start.
     case unexpectedCharacter
     case tooManySteps
+    /// `auth_jwt_allow_nested`: a quoted key followed by something other than the delimiter.
+    case textAfterQuote
+    /// `auth_jwt_allow_nested`: a name of delimiters only, which names no member.
+    case noMember
+    /// `auth_jwt_allow_nested`: an empty delimiter or quote, or one that starts the other (ambiguous).
+    case invalidNesting
 
     public var description: String {
         switch self {
@@ -68,6 +82,10 @@ public enum ClaimPathError: Error, Hashable, CustomStringConvertible {
         case .invalidIndex: return "invalid path: an index must be \"[\" digits \"]\" without a leading zero"
         case .unexpectedCharacter: return "invalid path: each step must start with \".\" or \"[\""
         case .tooManySteps: return "invalid path: more than \(ClaimPath.maximumSteps) steps"
+        case .textAfterQuote: return "a quoted key must be followed by the delimiter or end the name"
+        case .noMember: return "the name holds no key, only delimiters"
+        case .invalidNesting:
+            return "the delimiter and the quote must be non-empty and neither may start with the other"
         }
     }
 }

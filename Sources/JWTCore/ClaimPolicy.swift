@@ -23,6 +23,9 @@ public final class ClaimPolicy: @unchecked Sendable {
         case literal(UnsafeRawBufferPointer, isJSON: Bool)
         /// A value given with each check (a variable): JSON text or a plain string.
         case perRequest(isJSON: Bool)
+        /// For `in` only: the member names of an object read from a configuration file, a hashed set (the
+        /// revocation lists), so neither the expected-value bounds nor a linear search apply.
+        case names(NameSet)
     }
 
     /// Why `add` refused a literal.
@@ -47,11 +50,14 @@ public final class ClaimPolicy: @unchecked Sendable {
         case literal(index: Int, isJSON: Bool)
         case perRequest(isJSON: Bool)
         case pattern
+        /// `nameSets[index]`.
+        case names(index: Int)
     }
 
     private var entries: [Entry] = []
     private var paths: [ClaimPath] = []
     private var literals: [[UInt8]] = []
+    private var nameSets: [NameSet] = []
     /// Decoded expected strings, as ranges of `stringBytes`.
     private var strings: [Range<Int>] = []
     private var stringBytes: [UInt8] = []
@@ -66,7 +72,8 @@ public final class ClaimPolicy: @unchecked Sendable {
     }
 
     /// Adds a requirement, checked after those added before it. A literal JSON value is validated here
-    /// (`InvalidExpected` if `ClaimRequirement` could never compare with it); `.match` ignores `expected`.
+    /// (`InvalidExpected` if `ClaimRequirement` could never compare with it); `.match` ignores `expected`; a
+    /// `.names` set is for `.in` only (`InvalidExpected` with any other operator).
     public func add(
         _ path: ClaimPath,
         onHeader: Bool,
@@ -76,6 +83,11 @@ public final class ClaimPolicy: @unchecked Sendable {
         let value: Value
         let firstString = self.strings.count
         switch (requirement.operator, expected) {
+        case (.in, .names(let set)):
+            value = .names(index: self.nameSets.count)
+            self.nameSets.append(set)
+        case (_, .names):
+            throw InvalidExpected()
         case (.match, _):
             value = .pattern
         case (_, .perRequest(let isJSON)):
@@ -153,6 +165,12 @@ public final class ClaimPolicy: @unchecked Sendable {
         switch entry.value {
         case .pattern:
             return claim.kind == .string ? .deferred : .invalid
+        case .names(let index):
+            // As `in` against an object: the value must be a string.
+            guard claim.kind == .string else {
+                return .invalid
+            }
+            return self.nameSets[index].contains(string: claim.bytes) != entry.requirement.isNegated ? .holds : .fails
         case .perRequest(let isJSON):
             guard let given else {
                 return .invalid

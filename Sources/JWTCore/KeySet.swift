@@ -42,6 +42,17 @@ public final class KeySet {
         return added.count
     }
 
+    /// Parses a `keyval` file's contents (kjdev/nginx-auth-jwt's format: a JSON object of key IDs and PEM public
+    /// keys, `KeyValFile`) and adds every key in it, each with its member name as its `kid`.
+    ///
+    /// - Returns: the number of keys added, at least 1.
+    /// - Throws: `KeyFileError`, naming the offending key but never its material; then nothing is added.
+    public func add(keyValContentsOf file: UnsafeRawBufferPointer) throws(KeyFileError) -> Int {
+        let added = try KeyValFile.keys(in: file)
+        self.keys.append(contentsOf: added)
+        return added.count
+    }
+
     /// Adds every key of `other`, after the keys already here (keys are immutable and shared, not copied).
     public func add(contentsOf other: KeySet) {
         self.keys.append(contentsOf: other.keys)

@@ -8,9 +8,9 @@
 # contradict each other (iat eq 1697461112 and iat lt 1697461110), each line
 # also gets a location of its own.
 #
-# Not copied: lines for directives outside this module's scope
-# (auth_jwt_validate_exp, auth_jwt_allow_nested, auth_jwt_revocation_list_*,
-# keyval key files), and EXAMPLES.md's "auth_jwt_require iat lt $v", a typo
+# Not copied: lines of kjdev's other directives (auth_jwt_validate_exp,
+# auth_jwt_allow_nested, auth_jwt_revocation_list_*, keyval key files:
+# kjdev_surface.t), and EXAMPLES.md's "auth_jwt_require iat lt $v", a typo
 # of kjdev's for auth_jwt_require_claim (DIRECTIVES.md has it right).
 
 use strict;

@@ -164,9 +164,12 @@ for my $bad (qw(soon -5s 1x)) {
     fails(protected("auth_jwt_key_file %%TESTDIR%%/good.json; auth_jwt_leeway $bad;"),
         qr/"auth_jwt_leeway" directive invalid value/, "auth_jwt_leeway $bad");
 }
-fails(protected('auth_jwt_key_file %%TESTDIR%%/good.json;'
-    . ' auth_jwt_require $jwt_claim_a error=500;'),
-    qr/error=500/, 'auth_jwt_require error=500');
+for my $code (qw(444 499 399 600 4xx)) {
+    fails(protected('auth_jwt_key_file %%TESTDIR%%/good.json;'
+        . " auth_jwt_require \$jwt_claim_a error=$code;"),
+        qr/"auth_jwt_require" directive: invalid "error=$code": a code from 400 to 599 other than 444 and 499/,
+        "auth_jwt_require error=$code");
+}
 fails(protected('auth_jwt_key_file %%TESTDIR%%/good.json;'
     . ' auth_jwt_require error=403;'),
     qr/auth_jwt_require/, 'auth_jwt_require without a value');

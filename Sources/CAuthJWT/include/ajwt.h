@@ -148,6 +148,19 @@ int ajwt_keyset_add(ajwt_keyset_t *ks, const uint8_t *data, size_t len,
     char *err, size_t errlen);
 
 /*
+ * Parses a key file in kjdev/nginx-auth-jwt's "keyval" format, a JSON object
+ * whose member names are key IDs and whose values are PEM public keys (the
+ * PEM types ajwt_keyset_add() reads, one block per value; an HMAC secret
+ * belongs in a JWKS "oct" key), and adds every key in it, in the file's
+ * order, each with its member name as its "kid".
+ *
+ * Returns and errors as ajwt_keyset_add(). Not thread-safe for the same
+ * set: call during configuration only.
+ */
+int ajwt_keyset_add_keyval(ajwt_keyset_t *ks, const uint8_t *data,
+    size_t len, char *err, size_t errlen);
+
+/*
  * Adds every key of from to ks, after the keys already there: to combine
  * key files with fetched keys. The keys are shared, not copied; from stays
  * the caller's. Not thread-safe for ks.
@@ -452,8 +465,35 @@ typedef struct ajwt_path_s  ajwt_path_t;
 ajwt_path_t *ajwt_path_parse(const uint8_t *text, size_t len, char *err,
     size_t errlen);
 
+/*
+ * Parses a name as kjdev's "auth_jwt_allow_nested delimiter=D quote=Q"
+ * reads it: text that starts with "." or "[" is a JQ-like path, as
+ * ajwt_path_parse() reads it; any other text is split on delimiter into
+ * member names, outermost first:
+ *   - a segment that starts with quote runs to the next quote and is taken
+ *     as it is, delimiters included ("grants.key" with the quotes is one
+ *     member); the name must end or the delimiter follow after it;
+ *   - a quote anywhere else is an ordinary byte;
+ *   - empty segments (leading, trailing, doubled delimiters) are skipped,
+ *     as kjdev skips them: a..b is a.b.
+ * Returns NULL with a NUL-terminated reason in err for a quote not closed,
+ * text after a closing quote, an empty quoted key, a name of delimiters
+ * only, more than AJWT_MAX_JSON_DEPTH members, and for a delimiter and
+ * quote that are empty or where one starts with the other. Configuration
+ * time; release with ajwt_path_free().
+ */
+ajwt_path_t *ajwt_path_parse_nested(const uint8_t *text, size_t len,
+    ajwt_str_t delimiter, ajwt_str_t quote, char *err, size_t errlen);
+
 /* Releases a path. NULL is ignored. */
 void ajwt_path_free(ajwt_path_t *path);
+
+/*
+ * Finds the value at path in json, as ajwt_json_get() does (names match
+ * exactly; an index takes an array's element). Reentrant and thread-safe.
+ */
+ajwt_json_type_t ajwt_json_get_path(ajwt_str_t json, const ajwt_path_t *path,
+    ajwt_str_t *raw);
 
 typedef enum {
     AJWT_OP_EQ = 0,
@@ -487,23 +527,51 @@ ajwt_policy_t *ajwt_policy_create(void);
 /* Releases a policy. NULL is ignored. */
 void ajwt_policy_free(ajwt_policy_t *policy);
 
+/*
+ * The member names of a JSON object read from a configuration file (a
+ * revocation list), decoded once into a hashed set: a check looks a value
+ * up in constant time, whatever the number of names.
+ */
+typedef struct ajwt_nameset_s  ajwt_nameset_t;
+
+/*
+ * Reads json, one strict JSON text that must be an object (valid UTF-8, no
+ * duplicate names; its values are not looked at). Neither
+ * AJWT_MAX_REQUIRE_VALUE_LEN nor AJWT_MAX_REQUIRE_ELEMENTS applies. Returns
+ * NULL with a NUL-terminated reason in err. Configuration time; release
+ * with ajwt_nameset_free().
+ */
+ajwt_nameset_t *ajwt_nameset_parse(const uint8_t *json, size_t len,
+    char *err, size_t errlen);
+
+/* The number of names. */
+size_t ajwt_nameset_count(const ajwt_nameset_t *set);
+
+/* Releases a set. NULL is ignored. */
+void ajwt_nameset_free(ajwt_nameset_t *set);
+
 /* One requirement, as ajwt_policy_add() takes it. */
 typedef struct {
-    const ajwt_path_t  *path;        /* kept by the policy: free yours */
-    int                 on_header;   /* the JOSE header, not the claims */
-    ajwt_op_t           op;
-    int                 negate;
-    int                 json;        /* expected is JSON text, else a
-                                        plain string */
-    int                 per_request; /* expected comes with each check */
-    ajwt_str_t          expected;    /* the literal, unless per_request or
-                                        op is AJWT_OP_MATCH */
+    const ajwt_path_t     *path;        /* kept by the policy: free yours */
+    int                    on_header;   /* the JOSE header, not the
+                                           claims */
+    ajwt_op_t              op;
+    int                    negate;
+    int                    json;        /* expected is JSON text, else a
+                                           plain string */
+    int                    per_request; /* expected comes with each check */
+    ajwt_str_t             expected;    /* the literal, unless per_request,
+                                           names, or op is AJWT_OP_MATCH */
+    const ajwt_nameset_t  *names;       /* NULL, or with AJWT_OP_IN only:
+                                           "in" this object's names
+                                           (kept by the policy) */
 } ajwt_requirement_t;
 
 /*
  * Adds a requirement, checked after those added before. Returns 0, or -1
  * when a literal JSON expected value is one no check could compare with
- * (not strict JSON, or beyond the bounds below). Configuration time.
+ * (not strict JSON, or beyond the bounds below), or names is given with an
+ * operator other than AJWT_OP_IN. Configuration time.
  */
 int ajwt_policy_add(ajwt_policy_t *policy, const ajwt_requirement_t *rq);
 
@@ -556,6 +624,7 @@ typedef struct {
  *   in   expected an array: the value equals one element. Expected an
  *        object: the value, a string, names one of its members (a value
  *        that is not a string is INVALID). Anything else is INVALID.
+ *        With names, as against an object holding those names.
  *   any  expected an array (else INVALID): the value, when an array, shares
  *        an element with it; any other value equals one of its elements.
  *        An empty array on either side fails.
