@@ -54,6 +54,7 @@ typedef struct {
     ngx_array_t                 *require;    /* ngx_http_auth_jwt_require_t */
     ngx_http_auth_jwt_cache_t   *cache;      /* NULL: auth_jwt_cache off */
     time_t                       leeway;
+    ngx_uint_t                   type;       /* ajwt_type_t */
 
     ngx_http_complex_value_t    *session;    /* key=; NULL: session off */
     ngx_http_complex_value_t    *fingerprint;
@@ -185,6 +186,14 @@ static char *ngx_http_auth_jwt_compile(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_complex_value_t **cv);
 
 
+static ngx_conf_enum_t  ngx_http_auth_jwt_types[] = {
+    { ngx_string("signed"), AJWT_TYPE_SIGNED },
+    { ngx_string("encrypted"), AJWT_TYPE_ENCRYPTED },
+    { ngx_string("nested"), AJWT_TYPE_NESTED },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_auth_jwt_commands[] = {
 
     { ngx_string("auth_jwt"),
@@ -217,6 +226,14 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_auth_jwt_loc_conf_t, key_cache),
       NULL },
+
+    { ngx_string("auth_jwt_type"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_auth_jwt_loc_conf_t, type),
+      &ngx_http_auth_jwt_types },
 
     { ngx_string("auth_jwt_leeway"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -708,12 +725,17 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     time_t                      now;
     uint32_t                    hash;
     ngx_int_t                   rc;
+    uint64_t                    id;
     ajwt_times_t                times;
     ngx_http_auth_jwt_cache_t  *cache;
 
     now = ngx_time();
     hash = 0;
     ctx->decision = NULL;
+
+    /* a token is cached for the keys and the type that accepted it */
+
+    id = ajwt_keyset_id(keys) << 2 | ajlcf->type;
 
     /* keys fetched for one request only (auth_jwt_key_cache 0) are not
      * worth a cache entry */
@@ -722,9 +744,8 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
             ? NULL : ajlcf->cache;
 
     if (cache) {
-        rc = ngx_http_auth_jwt_cache_get(cache, ajwt_keyset_id(keys), token,
-                                         &hash, r->pool, &ctx->token,
-                                         &times, &ctx->decision);
+        rc = ngx_http_auth_jwt_cache_get(cache, id, token, &hash, r->pool,
+                                         &ctx->token, &times, &ctx->decision);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -748,9 +769,9 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx->status = ajwt_verify(keys, token->data, token->len,
-                              scratch, size, now, ajlcf->leeway,
-                              &ctx->token, &ctx->reason);
+    ctx->status = ajwt_open(keys, ajlcf->type, token->data, token->len,
+                            scratch, size, now, ajlcf->leeway,
+                            &ctx->token, &ctx->reason);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "auth_jwt: verified against %uz keys: %s",
@@ -759,9 +780,8 @@ ngx_http_auth_jwt_verify(ngx_http_request_t *r,
     /* only tokens that verified are kept: a failure is never cached */
 
     if (ctx->status == AJWT_OK && cache) {
-        ctx->decision = ngx_http_auth_jwt_cache_put(cache,
-                                                    ajwt_keyset_id(keys),
-                                                    token, hash, &ctx->token,
+        ctx->decision = ngx_http_auth_jwt_cache_put(cache, id, token, hash,
+                                                    &ctx->token,
                                                     r->connection->log);
     }
 
@@ -1536,6 +1556,7 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
 
     ngx_http_auth_jwt_policy_init(&conf->policy);
     conf->leeway = NGX_CONF_UNSET;
+    conf->type = NGX_CONF_UNSET_UINT;
     conf->phase = NGX_CONF_UNSET_UINT;
 
     return conf;
@@ -1548,6 +1569,7 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_auth_jwt_loc_conf_t  *prev = parent;
     ngx_http_auth_jwt_loc_conf_t  *conf = child;
 
+    char                            err[256];
     ngx_http_auth_jwt_main_conf_t  *amcf;
 
     /* parameters are inherited with their directive */
@@ -1579,6 +1601,7 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->sources.file = conf->keys;
     conf->sources.period = conf->key_cache;
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
+    ngx_conf_merge_uint_value(conf->type, prev->type, AJWT_TYPE_SIGNED);
     ngx_conf_merge_uint_value(conf->phase, prev->phase,
                               NGX_HTTP_ACCESS_PHASE);
 
@@ -1619,6 +1642,19 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"auth_jwt\" is enabled but no "
                            "\"auth_jwt_key_file\" or "
                            "\"auth_jwt_key_request\" is configured for it");
+        return NGX_CONF_ERROR;
+    }
+
+    /* keys from files are known now: they must serve the token type */
+
+    if (conf->realm && conf->keys && conf->key_requests == NULL
+        && ajwt_keyset_check_type(conf->keys, conf->type, err, sizeof(err))
+           != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"auth_jwt_type %s\": %s",
+                           ngx_http_auth_jwt_types[conf->type].name.data,
+                           err);
         return NGX_CONF_ERROR;
     }
 
@@ -1864,6 +1900,7 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_fd_t              fd;
     ngx_str_t            *value, name;
     ngx_int_t             format;
+    ajwt_keyset_t        *file;
     ngx_file_info_t       fi;
     ngx_pool_cleanup_t   *cln;
 
@@ -1940,17 +1977,34 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         cln->data = ajlcf->keys;
     }
 
-    n = ngx_http_auth_jwt_keys_parse(ajlcf->keys, format, data, size, err,
+    file = ajwt_keyset_create();
+
+    n = ngx_http_auth_jwt_keys_parse(file, format, data, size, err,
                                      sizeof(err));
 
     /* the file may hold HMAC secrets: leave no copy behind */
     ngx_explicit_memzero(data, size);
 
     if (n < 0) {
+        ajwt_keyset_free(file);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid key file \"%s\": %s", name.data, err);
         return NGX_CONF_ERROR;
     }
+
+    /* as ssh says of a private key others can read */
+
+    if ((ngx_file_access(&fi) & S_IROTH)
+        && ajwt_keyset_check_type(file, AJWT_TYPE_ENCRYPTED, err, sizeof(err))
+           == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "key file \"%s\" holds decryption keys and is "
+                           "readable by any user: chmod o-r it", name.data);
+    }
+
+    ajwt_keyset_add_set(ajlcf->keys, file);
+    ajwt_keyset_free(file);
 
     return NGX_CONF_OK;
 

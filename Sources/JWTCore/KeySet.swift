@@ -50,6 +50,7 @@ public final class KeySet {
     public func add(keyValContentsOf file: UnsafeRawBufferPointer) throws(KeyFileError) -> Int {
         let added = try KeyValFile.keys(in: file)
         self.keys.append(contentsOf: added)
+        self.count += added.count
         return added.count
     }
 

@@ -38,7 +38,7 @@ enum KeyValFile {
         }
         let pem = Array(UnescapedBytes(value.bytes))
         let result = pem.withUnsafeBytes { pem in
-            Result { () throws(KeyFileError) -> [VerificationKey] in
+            Result { () throws(KeyFileError) -> KeyFileKeys in
                 guard PEM.containsBlock(pem) else {
                     throw notPEM
                 }
@@ -50,7 +50,10 @@ enum KeyValFile {
             }
         }
         let parsed = try result.get()
-        guard parsed.count == 1, let key = parsed.first else {
+        guard parsed.decryption.isEmpty else {
+            throw notPEM
+        }
+        guard parsed.count == 1, let key = parsed.verification.first else {
             throw KeyFileError("\(label): \(parsed.count) PEM blocks; one public key per key ID")
         }
         return VerificationKey(material: key.material, keyID: keyID, pinnedAlgorithm: nil)
