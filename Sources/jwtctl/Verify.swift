@@ -12,8 +12,11 @@ struct Verify: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Key file: JWKS, JWK or PEM public key(s), as auth_jwt_key_file reads it. Repeatable.")
+    @Option(name: .long, help: "Key file: JWKS, JWK or PEM key(s), as auth_jwt_key_file reads it. Repeatable.")
     var key: [String] = []
+
+    @Option(name: .long, help: "signed, encrypted or nested (auth_jwt_type); the key files then hold decryption keys too.")
+    var type: TokenType = .signed
 
     @Option(name: .long, help: "Tolerance for exp and nbf, in seconds (auth_jwt_leeway).")
     var leeway: Int64 = 0
@@ -57,8 +60,9 @@ struct Verify: ParsableCommand {
         let time = now ?? Int64(Date().timeIntervalSince1970)
         let status = compact.withUnsafeBufferPointer { token in
             scratch.withUnsafeMutableBufferPointer { scratch in
-                ajwt_verify(
+                ajwt_open(
                     keys,
+                    type.abi,
                     token.baseAddress,
                     token.count,
                     scratch.baseAddress,
@@ -80,5 +84,18 @@ struct Verify: ParsableCommand {
             return String(decoding: buffer[start..<start + verified.payload.len], as: UTF8.self)
         }
         print(payload)
+    }
+}
+
+/// `--type`, as `auth_jwt_type` spells it.
+enum TokenType: String, ExpressibleByArgument, CaseIterable {
+    case signed, encrypted, nested
+
+    var abi: ajwt_type_t {
+        switch self {
+        case .signed: return AJWT_TYPE_SIGNED
+        case .encrypted: return AJWT_TYPE_ENCRYPTED
+        case .nested: return AJWT_TYPE_NESTED
+        }
     }
 }

@@ -184,6 +184,30 @@ is(http_get_token('/nested', jwe(alg => 'A256KW', enc => 'A256GCM', kid => 'oct2
     oct => $oct{oct256}, payload => $none, header => { cty => 'JWT' }))->{status},
     401, 'nested: alg none inside refused');
 
+# jwtctl encrypts with the core's own encrypter; nginx opens it, and jwtctl
+# opens Crypt::JWT's tokens as nginx does
+{
+    require_jwtctl();
+    my $jwtctl = jwtctl_path();
+    my $dir = testdir();
+    write_file('enc256.jwk', json_encode({ kty => 'oct', kid => 'oct256', use => 'enc',
+        k => b64u($oct{oct256}) }));
+    write_file('rsa-pub.jwk', json_encode({ %{ $rsa->export_key_jwk('public', 1) }, kid => 'rsa-enc' }));
+    my $claims = json_encode({%claims});
+    my $t = qx{$jwtctl encrypt --key $dir/enc256.jwk --alg A256KW --enc A128CBC-HS256 '$claims'};
+    chomp $t;
+    is(http_get_token('/encrypted', $t)->{headers}{'x-sub'}, '[alice]', 'jwtctl encrypt: nginx opens it');
+    my $n = qx{$jwtctl encrypt --key $dir/rsa-pub.jwk --alg RSA-OAEP --nested $inner};
+    chomp $n;
+    is(http_get_token('/nested', $n)->{headers}{'x-sub'}, '[alice]', 'jwtctl encrypt --nested: nginx opens it');
+    my $out = qx{$jwtctl verify --type nested --key $dir/both.jwks $nested};
+    like($out, qr/"sub":"alice"/, 'jwtctl verify --type nested opens a Crypt::JWT token');
+    $out = qx{$jwtctl verify --type encrypted --key $dir/enc.jwks $token 2>&1};
+    like($out, qr/"role":"admin"/, 'jwtctl verify --type encrypted');
+    $out = qx{$jwtctl verify --key $dir/both.jwks $token 2>&1};
+    like($out, qr/^INVALID_TOKEN: /, 'jwtctl verify: a JWE where signed is expected');
+}
+
 # tampering: each of the five parts, and a wrong key
 my @t = split /\./, jwe(alg => 'RSA-OAEP', enc => 'A128CBC-HS256', kid => 'rsa-enc');
 sub flip { my ($s) = @_; my $c = substr($s, 5, 1); substr($s, 5, 1) = $c eq 'A' ? 'B' : 'A'; $s }
