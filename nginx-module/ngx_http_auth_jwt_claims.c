@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_auth_jwt_claims.h"
+#include "ngx_http_auth_jwt_keys.h"
 
 
 /* PCRE's budget per match: a pattern that backtracks past it fails */
@@ -844,12 +845,8 @@ static char *
 ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t *name, ajwt_nameset_t **set)
 {
-    u_char              *data;
     char                 err[256];
-    off_t                size;
-    ssize_t              n;
-    ngx_fd_t             fd;
-    ngx_str_t            file;
+    ngx_str_t            file, data;
     ngx_file_info_t      fi;
     ngx_pool_cleanup_t  *cln;
 
@@ -859,53 +856,19 @@ ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" directive: " ngx_open_file_n " \"%s\" "
-                           "failed", &cmd->name, file.data);
+    if (ngx_http_auth_jwt_conf_file(cf, &file, NGX_HTTP_AUTH_JWT_MAX_LIST,
+                                    &data, &fi)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    data = NULL;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%s\" failed", file.data);
-        goto failed;
-    }
-
-    size = ngx_file_size(&fi);
-
-    if (size > NGX_HTTP_AUTH_JWT_MAX_LIST) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive: \"%s\" is larger than %d "
-                           "bytes", &cmd->name, file.data,
-                           NGX_HTTP_AUTH_JWT_MAX_LIST);
-        goto failed;
-    }
-
-    data = ngx_pnalloc(cf->temp_pool, size + 1);
-    if (data == NULL) {
-        goto failed;
-    }
-
-    n = ngx_read_fd(fd, data, size);
-
-    if (n != size) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
-                           ngx_read_fd_n " \"%s\" failed", file.data);
-        goto failed;
-    }
-
-    ngx_close_file(fd);
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    *set = ajwt_nameset_parse(data, size, err, sizeof(err));
+    *set = ajwt_nameset_parse(data.data, data.len, err, sizeof(err));
 
     if (*set == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -922,12 +885,6 @@ ngx_http_auth_jwt_read_list(ngx_conf_t *cf, ngx_command_t *cmd,
                    file.data, ajwt_nameset_count(*set));
 
     return NGX_CONF_OK;
-
-failed:
-
-    ngx_close_file(fd);
-
-    return NGX_CONF_ERROR;
 }
 
 

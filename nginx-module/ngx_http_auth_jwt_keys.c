@@ -1151,6 +1151,71 @@ ngx_http_auth_jwt_keys_check(ngx_http_request_t *sr,
 }
 
 
+ngx_int_t
+ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name, off_t max,
+    ngx_str_t *data, ngx_file_info_t *fi)
+{
+    off_t       size;
+    ssize_t     n;
+    ngx_fd_t    fd;
+    ngx_str_t  *directive;
+
+    /* the messages name the directive being read */
+    directive = cf->args->elts;
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" directive: " ngx_open_file_n " \"%s\" "
+                           "failed", directive, name->data);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" directive: " ngx_fd_info_n " \"%s\" "
+                           "failed", directive, name->data);
+        goto failed;
+    }
+
+    size = ngx_file_size(fi);
+
+    if (size > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%s\" is larger than %O "
+                           "bytes", directive, name->data, max);
+        goto failed;
+    }
+
+    data->data = ngx_pnalloc(cf->temp_pool, size + 1);
+    if (data->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, data->data, size);
+
+    if (n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
+                           "\"%V\" directive: " ngx_read_fd_n " \"%s\" "
+                           "failed", directive, name->data);
+        ngx_explicit_memzero(data->data, size);
+        goto failed;
+    }
+
+    data->len = size;
+
+    ngx_close_file(fd);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_close_file(fd);
+
+    return NGX_ERROR;
+}
+
+
 int
 ngx_http_auth_jwt_keys_parse(ajwt_keyset_t *ks, ngx_uint_t format,
     u_char *data, size_t len, char *err, size_t errlen)

@@ -93,6 +93,14 @@ ngx_int_t ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_wait_t *w);
 
 /*
+ * Reads a file the configuration names (name, a full path) of at most max
+ * bytes into cf->temp_pool, with its file information; NGX_ERROR with the
+ * reason logged. The caller clears data holding secrets.
+ */
+ngx_int_t ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    off_t max, ngx_str_t *data, ngx_file_info_t *fi);
+
+/*
  * Adds the keys of data, in format, to ks: ajwt_keyset_add() or
  * ajwt_keyset_add_keyval(), as they return.
  */

@@ -1652,6 +1652,7 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
            != 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the keys of this location cannot serve "
                            "\"auth_jwt_type %s\": %s",
                            ngx_http_auth_jwt_types[conf->type].name.data,
                            err);
@@ -1893,12 +1894,9 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
 
-    u_char               *data;
     char                  err[256];
-    off_t                 size;
     ssize_t               n;
-    ngx_fd_t              fd;
-    ngx_str_t            *value, name;
+    ngx_str_t            *value, name, data;
     ngx_int_t             format;
     ajwt_keyset_t        *file;
     ngx_file_info_t       fi;
@@ -1924,50 +1922,17 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%s\" failed", name.data);
+    if (ngx_http_auth_jwt_conf_file(cf, &name, NGX_HTTP_AUTH_JWT_MAX_KEY_FILE,
+                                    &data, &fi)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    data = NULL;
-    size = 0;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%s\" failed", name.data);
-        goto failed;
-    }
-
-    size = ngx_file_size(&fi);
-
-    if (size > NGX_HTTP_AUTH_JWT_MAX_KEY_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "key file \"%s\" is larger than %d bytes",
-                           name.data, NGX_HTTP_AUTH_JWT_MAX_KEY_FILE);
-        goto failed;
-    }
-
-    data = ngx_pnalloc(cf->temp_pool, size + 1);
-    if (data == NULL) {
-        goto failed;
-    }
-
-    n = ngx_read_fd(fd, data, size);
-
-    if (n != size) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
-                           ngx_read_fd_n " \"%s\" failed", name.data);
-        goto failed;
-    }
-
-    ngx_close_file(fd);
 
     if (ajlcf->keys == NGX_CONF_UNSET_PTR) {
         cln = ngx_pool_cleanup_add(cf->pool, 0);
         if (cln == NULL) {
-            ngx_explicit_memzero(data, size);
+            ngx_explicit_memzero(data.data, data.len);
             return NGX_CONF_ERROR;
         }
 
@@ -1979,11 +1944,11 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     file = ajwt_keyset_create();
 
-    n = ngx_http_auth_jwt_keys_parse(file, format, data, size, err,
+    n = ngx_http_auth_jwt_keys_parse(file, format, data.data, data.len, err,
                                      sizeof(err));
 
-    /* the file may hold HMAC secrets: leave no copy behind */
-    ngx_explicit_memzero(data, size);
+    /* the file may hold secrets: leave no copy behind */
+    ngx_explicit_memzero(data.data, data.len);
 
     if (n < 0) {
         ajwt_keyset_free(file);
@@ -1995,8 +1960,7 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* as ssh says of a private key others can read */
 
     if ((ngx_file_access(&fi) & S_IROTH)
-        && ajwt_keyset_check_type(file, AJWT_TYPE_ENCRYPTED, err, sizeof(err))
-           == 0)
+        && ajwt_keyset_holds_private_keys(file))
     {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "key file \"%s\" holds decryption keys and is "
@@ -2007,16 +1971,6 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ajwt_keyset_free(file);
 
     return NGX_CONF_OK;
-
-failed:
-
-    if (data) {
-        ngx_explicit_memzero(data, size);
-    }
-
-    ngx_close_file(fd);
-
-    return NGX_CONF_ERROR;
 }
 
 

@@ -43,21 +43,7 @@ public func ajwt_keyset_add(
     _ err: UnsafeMutablePointer<CChar>?,
     _ errlen: Int
 ) -> Int32 {
-    guard let keySet = KeySet.borrowing(ks) else {
-        copyMessage("no key set", into: err, capacity: errlen)
-        return -1
-    }
-    guard let file = UnsafeRawBufferPointer(cBytes: data, count: len) else {
-        copyMessage("no key file contents", into: err, capacity: errlen)
-        return -1
-    }
-    do {
-        let added = try keySet.add(contentsOf: file)
-        return Int32(clamping: added)
-    } catch {
-        copyMessage(error.description, into: err, capacity: errlen)
-        return -1
-    }
+    addKeys(ks, data, len, err, errlen) { keySet, file throws(KeyFileError) in try keySet.add(contentsOf: file) }
 }
 
 @c @implementation
@@ -68,6 +54,20 @@ public func ajwt_keyset_add_keyval(
     _ err: UnsafeMutablePointer<CChar>?,
     _ errlen: Int
 ) -> Int32 {
+    addKeys(ks, data, len, err, errlen) { keySet, file throws(KeyFileError) in
+        try keySet.add(keyValContentsOf: file)
+    }
+}
+
+/// A key file's contents added to the set behind `ks` by `add`, the message of a failure copied to `err`.
+private func addKeys(
+    _ ks: OpaquePointer?,
+    _ data: UnsafePointer<UInt8>?,
+    _ len: Int,
+    _ err: UnsafeMutablePointer<CChar>?,
+    _ errlen: Int,
+    _ add: (KeySet, UnsafeRawBufferPointer) throws(KeyFileError) -> Int
+) -> Int32 {
     guard let keySet = KeySet.borrowing(ks) else {
         copyMessage("no key set", into: err, capacity: errlen)
         return -1
@@ -77,8 +77,7 @@ public func ajwt_keyset_add_keyval(
         return -1
     }
     do {
-        let added = try keySet.add(keyValContentsOf: file)
-        return Int32(clamping: added)
+        return Int32(clamping: try add(keySet, file))
     } catch {
         copyMessage(error.description, into: err, capacity: errlen)
         return -1

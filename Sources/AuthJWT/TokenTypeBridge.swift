@@ -5,6 +5,11 @@ import CAuthJWT
 import JWTCore
 
 @c @implementation
+public func ajwt_keyset_holds_private_keys(_ ks: OpaquePointer?) -> Int32 {
+    KeySet.borrowing(ks)?.holdsPrivateKeys == true ? 1 : 0
+}
+
+@c @implementation
 public func ajwt_keyset_check_type(
     _ ks: OpaquePointer?,
     _ type: ajwt_type_t,

@@ -61,6 +61,12 @@ public final class KeySet {
         self.count += other.count
     }
 
+    /// Whether the set holds a key that only decrypts (a private key, an `oct` key marked for encryption): a file
+    /// holding one should be readable by its owner only.
+    public var holdsPrivateKeys: Bool {
+        self.decryptionKeys.contains { !$0.isUnmarked }
+    }
+
     /// Why the set cannot serve tokens of `type`, for `nginx -t`; `nil` when it can.
     ///
     /// Signed tokens need a verification key; encrypted ones a decryption key; nested ones both, and no unmarked

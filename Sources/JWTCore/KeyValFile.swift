@@ -51,7 +51,7 @@ enum KeyValFile {
         }
         let parsed = try result.get()
         guard parsed.decryption.isEmpty else {
-            throw notPEM
+            throw KeyFileError("\(label): PEM block 1 is a private key; keyval holds PEM public keys only")
         }
         guard parsed.count == 1, let key = parsed.verification.first else {
             throw KeyFileError("\(label): \(parsed.count) PEM blocks; one public key per key ID")

@@ -151,7 +151,8 @@ fails(key_file_conf('enc-only.json'), qr/invalid key file ".*enc-only\.json"/,
 fails(key_file_conf('cert.pem'), qr/invalid key file ".*cert\.pem"/,
     'X.509 certificate as key file');
 fails(protected('auth_jwt_key_file ' . key_file('rsa', 'priv') . ';'),
-    qr/invalid key file ".*rsa\.key\.pem"/, 'private key PEM as key file',
+    qr/cannot serve "auth_jwt_type signed": no key for signature verification/,
+    'private key PEM as key file',
     $priv_body);
 
 # Directives.

@@ -199,6 +199,13 @@ int ajwt_keyset_check_type(const ajwt_keyset_t *ks, ajwt_type_t type,
 int ajwt_keyset_lacks_kid(const ajwt_keyset_t *ks, const uint8_t *token,
     size_t token_len);
 
+/*
+ * Returns 1 when ks holds a key that only decrypts (a private key, or an
+ * oct key marked for encryption), else 0: nginx warns about such a file
+ * that any user can read. Thread-safe.
+ */
+int ajwt_keyset_holds_private_keys(const ajwt_keyset_t *ks);
+
 /* Releases a set created by ajwt_keyset_create(). NULL is ignored. */
 void ajwt_keyset_free(ajwt_keyset_t *ks);
 
