@@ -61,7 +61,7 @@ struct NestedTokenTests {
         return String(decoding: plaintext, as: UTF8.self)
     }
 
-    @Test("login: five segments the client cannot read; nginx's decision opens them; the JWS inside verifies with the published keys")
+    @Test("login: five segments the client cannot read, that nginx opens; inside, a JWS of the published keys")
     func login() async throws {
         let directory = try TemporaryDirectory()
         let (keyFile, secret) = try Self.secretJWK(in: directory)
@@ -170,8 +170,9 @@ struct NestedTokenTests {
         let directory = try TemporaryDirectory()
         let key = P256.KeyAgreement.PrivateKey()
         let x963 = key.publicKey.x963Representation
+        let (x, y) = (x963.dropFirst().prefix(32).base64URLEncoded, x963.suffix(32).base64URLEncoded)
         let publicJWK = try Self.write(
-            #"{"kty":"EC","crv":"P-256","use":"enc","kid":"pub","x":"\#(x963.dropFirst().prefix(32).base64URLEncoded)","y":"\#(x963.suffix(32).base64URLEncoded)"}"#,
+            #"{"kty":"EC","crv":"P-256","use":"enc","kid":"pub","x":"\#(x)","y":"\#(y)"}"#,
             to: directory.path + "/public.jwk"
         )
         let publicPEM = try Self.write(key.publicKey.pemRepresentation, to: directory.path + "/public.pem")
@@ -194,17 +195,18 @@ struct NestedTokenTests {
 
         // Keys that load, but with which the server cannot keep nginx's roles apart.
         let unmarked = try Self.secretJWK(in: directory, use: nil, kid: "unmarked").path
+        let encryptingTo = { (file: String) throws in try TokenEncryption(file: file, algorithm: nil, encryption: nil) }
         #expect {
-            _ = try TestService(keys: TestKeys(use: "sig"), encryption: TokenEncryption(file: unmarked, algorithm: nil, encryption: nil))
+            _ = try TestService(keys: TestKeys(use: "sig"), encryption: encryptingTo(unmarked))
         } throws: {
             ($0 as? ConfigurationError)?.description.contains("\"use\"") == true
         }
         #expect {
-            _ = try TestService(keys: TestKeys(), encryption: TokenEncryption(file: secret, algorithm: nil, encryption: nil))
+            _ = try TestService(keys: TestKeys(), encryption: encryptingTo(secret))
         } throws: {
             ($0 as? ConfigurationError)?.description.contains("\"use\"") == true
         }
         // The same keys, marked: accepted.
-        _ = try TestService(keys: TestKeys(use: "sig"), encryption: TokenEncryption(file: secret, algorithm: nil, encryption: nil))
+        _ = try TestService(keys: TestKeys(use: "sig"), encryption: encryptingTo(secret))
     }
 }
