@@ -7,7 +7,8 @@
 #   demo.sh start|stop NGINX MODULE JWTCTL AUTH_SERVER DIR PORT
 #
 # Ports: nginx PORT, the demo application PORT+1, memcached PORT+2, the auth
-# server PORT+3. Everything is stopped by the PIDs in DIR/logs.
+# server PORT+3, the second auth server (nested tokens) PORT+4. Everything is
+# stopped by the PIDs in DIR/logs.
 
 set -euo pipefail
 
@@ -15,6 +16,7 @@ action=$1 nginx=$2 module=$3 jwtctl=$4 auth_server=$5 dir=$6 port=$7
 here=$(cd "$(dirname "$0")" && pwd)
 memcached_port=$((port + 2))
 auth_port=$((port + 3))
+nested_port=$((port + 4))
 url=http://127.0.0.1:$port
 
 # Stops the process whose pid is in $1 (named $2) with signal $3, waiting up
@@ -37,6 +39,7 @@ stop_pid() {
 stop() {
     stop_pid "$dir/logs/nginx.pid" nginx QUIT
     stop_pid "$dir/logs/auth-server.pid" auth-server TERM
+    stop_pid "$dir/logs/auth-server-nested.pid" auth-server-nested TERM
     stop_pid "$dir/logs/memcached.pid" memcached TERM
 }
 
@@ -68,6 +71,7 @@ start() {
         -e "s|@UPSTREAM_PORT@|$((port + 1))|" \
         -e "s|@MEMCACHED_PORT@|$memcached_port|" \
         -e "s|@AUTH_PORT@|$auth_port|" \
+        -e "s|@AUTH_NESTED_PORT@|$nested_port|" \
         "$here/nginx.conf" >"$dir/nginx.conf"
 
     memcached -d -l 127.0.0.1 -p "$memcached_port" -U 0 -m 16 \
@@ -85,10 +89,29 @@ start() {
         >"$dir/logs/auth-server.log" 2>&1 </dev/null &
     echo $! >"$dir/logs/auth-server.pid"
 
+    # The second auth server: keys of its own, and every token it issues
+    # encrypted to nginx-enc.jwk, a 256-bit secret it shares with nginx
+    # (made on the first run; mode 0600, as a decryption key must be).
+    if [ ! -s "$dir/nginx-enc.jwk" ]; then
+        (umask 077
+         printf '{"kty":"oct","kid":"demo-enc","use":"enc","k":"%s"}\n' \
+             "$(openssl rand 32 | base64 | tr '+/' '-_' | tr -d '=\n')" \
+             >"$dir/nginx-enc.jwk")
+    fi
+    "$auth_server" serve --listen "127.0.0.1:$nested_port" \
+        --users "$dir/users.json" \
+        --keys-dir "$dir/auth-keys-nested" --jwks-max-age 5 \
+        --issuer "$url/auth-nested" \
+        --encrypt-key "$dir/nginx-enc.jwk" \
+        --memcached "127.0.0.1:$memcached_port" \
+        >"$dir/logs/auth-server-nested.log" 2>&1 </dev/null &
+    echo $! >"$dir/logs/auth-server-nested.pid"
+
     "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" -t -q
     "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
 
     wait_for "http://127.0.0.1:$auth_port/health" "the auth server"
+    wait_for "http://127.0.0.1:$nested_port/health" "the second auth server"
     wait_for "$url/health" nginx
 
     walkthrough
@@ -133,6 +156,8 @@ The demo runs on 127.0.0.1 (logs in $dir/logs):
   nginx + ngx_http_auth_jwt_module  $url
     /auth/  -> the auth server       127.0.0.1:$auth_port (no token check)
     /api/   -> the demo application  127.0.0.1:$((port + 1))
+    /auth-nested/ -> a second auth server, nested tokens  127.0.0.1:$nested_port
+    /nested/      -> the demo application, for nested tokens
   memcached (session records)        127.0.0.1:$memcached_port
 Users ($dir/users.json):
   alice / wonderland (roles dev, admin), bob / builder (role dev)
@@ -188,6 +213,7 @@ INFO
         "$url/api/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: laptop-1'
 
     rotation "$login"
+    nested "$login"
     rm -f "$response_headers" "$response_body"
 
     cat <<INFO
@@ -246,6 +272,52 @@ INFO
         "$url/api/hello" -H "X-AUTH-TOKEN: $new" -H 'FINGER-PRINT: laptop-1'
     request "$url/api/hello -H \"X-AUTH-TOKEN: \$OLD_TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
         "$url/api/hello" -H "X-AUTH-TOKEN: $old" -H 'FINGER-PRINT: laptop-1'
+}
+
+# A base64url segment, decoded.
+segment() {
+    local s=$1
+    while [ $((${#s} % 4)) -ne 0 ]; do s+='='; done
+    printf '%s' "$s" | tr '_-' '/+' | base64 -d 2>/dev/null
+}
+
+nested() {
+    local token payload parts
+    cat <<INFO
+
+8. A nested token (auth_jwt_type nested): the second auth server signs its
+   tokens as the first does, then encrypts them (JWE) to nginx-enc.jwk, a
+   key it shares with nginx. The client holds five segments and cannot
+   read the claims:
+INFO
+    request "$url/auth-nested/login -H 'Content-Type: application/json' -d '$1'" \
+        "$url/auth-nested/login" -H 'Content-Type: application/json' -d "$1"
+    token=$(header x-auth-token)
+    IFS=. read -r -a parts <<<"$token"
+    payload=$(segment "${parts[3]:-}" | od -An -tx1 -N12 | tr -s ' \n' ' ')
+    if segment "${parts[3]:-}" | grep -q -a '"sub"'; then
+        payload="$payload(the claims, readable!)"
+    else
+        payload="$payload... (ciphertext, not the claims)"
+    fi
+    cat <<INFO
+   segments: ${#parts[@]}
+   header:   $(segment "${parts[0]:-}")
+   payload: $payload
+
+   nginx decrypts it with the shared key, verifies the signature inside
+   with the second auth server's published keys, checks the session, and
+   the application gets the claims as headers:
+INFO
+    request "$url/nested/hello -H \"X-AUTH-TOKEN: \$NESTED_TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/nested/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: laptop-1'
+
+    cat <<INFO
+
+   Where signed tokens are expected, the same token is refused:
+INFO
+    request "$url/api/hello -H \"X-AUTH-TOKEN: \$NESTED_TOKEN\" -H 'FINGER-PRINT: laptop-1'" \
+        "$url/api/hello" -H "X-AUTH-TOKEN: $token" -H 'FINGER-PRINT: laptop-1'
 }
 
 # The counters the walkthrough produced: the decisions, and the session

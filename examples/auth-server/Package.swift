@@ -73,6 +73,8 @@ let package = Package(
                 .product(name: "JWTIssuer", package: "nginx-auth-jwt"),
                 .product(name: "SessionStore", package: "nginx-auth-jwt"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // Opening nested tokens independently of JWTCore (AES key wrap, AES-GCM).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

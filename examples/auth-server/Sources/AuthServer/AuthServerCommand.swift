@@ -35,7 +35,10 @@ struct Serve: AsyncParsableCommand {
             --key-publish-lead seconds later, and removes the old key once the last token it signed has \
             expired (--access-token-lifetime after it stopped signing). Either way the JWKS lists the signing \
             key's public half. Session records are written under --session-prefix followed by the token's \
-            tokenId, as nginx reads them with auth_jwt_session key=<prefix>$jwt_claim_tokenId.
+            tokenId, as nginx reads them with auth_jwt_session key=<prefix>$jwt_claim_tokenId. With \
+            --encrypt-key, every access token is a nested JWT: signed as above, then encrypted to that key (JWE), \
+            for nginx's auth_jwt_type nested; the server reads its tokens back (logout) as nginx does, so the file \
+            must hold the key that decrypts: the shared secret (an oct JWK with "use": "enc"), or the private key.
             """
     )
 
@@ -72,6 +75,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Rotate the keys of --keys-dir every so many seconds (default: only on SIGHUP).")
     var rotateEvery: Int64?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Encrypt the access tokens to this key, making them nested JWTs: the key nginx decrypts with (JWK, JWKS "
+                + "or PEM; a secret as an oct JWK with \"use\": \"enc\", or a private key, whose public part encrypts)."
+        )
+    )
+    var encryptKey: String?
+
+    @Option(
+        name: .long,
+        help: "JWE alg (default: the JWK's alg, else A256KW for a 256-bit secret, RSA-OAEP-256, ECDH-ES+A256KW)."
+    )
+    var encryptAlg: String?
+
+    @Option(name: .long, help: "JWE enc (default: A256GCM).")
+    var encryptEnc: String?
+
     @Option(name: .long, help: "Issuer URL: the tokens' iss, and GET /.well-known/openid-configuration's base.")
     var issuer: String?
 
@@ -103,6 +124,9 @@ struct Serve: AsyncParsableCommand {
             }
         default:
             throw ValidationError("give either --signing-key and --jwks, or --keys-dir")
+        }
+        guard self.encryptKey != nil || (self.encryptAlg == nil && self.encryptEnc == nil) else {
+            throw ValidationError("--encrypt-alg and --encrypt-enc need --encrypt-key")
         }
         guard self.jwksMaxAge >= 0 else {
             throw ValidationError("--jwks-max-age must not be negative")
@@ -151,13 +175,17 @@ struct Serve: AsyncParsableCommand {
             configuration.sessionKeyPrefix = self.sessionPrefix
             configuration.jwksMaxAge = self.jwksMaxAge
             configuration.issuer = self.issuer
+            let encryption = try self.encryptKey.map { (path) throws(ConfigurationError) in
+                try TokenEncryption(file: path, algorithm: self.encryptAlg, encryption: self.encryptEnc)
+            }
             guard let keysDir = self.keysDir else {
                 let service = try AuthService(
                     users: users,
                     signer: try self.signer(),
                     verificationKeys: try self.verificationKeys(),
                     store: store,
-                    configuration: configuration
+                    configuration: configuration,
+                    encryption: encryption
                 )
                 return (service, nil)
             }
@@ -171,7 +199,13 @@ struct Serve: AsyncParsableCommand {
                 policy: policy,
                 now: Int64(Date().timeIntervalSince1970)
             )
-            let service = try AuthService(users: users, rotatingKeys: keys, store: store, configuration: configuration)
+            let service = try AuthService(
+                users: users,
+                rotatingKeys: keys,
+                store: store,
+                configuration: configuration,
+                encryption: encryption
+            )
             return (service, keys)
         } catch let error as ValidationError {
             throw error

@@ -55,6 +55,9 @@ public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
 public final class AuthService: Sendable {
     let users: UserDirectory
     let keys: any TokenKeys
+    /// With `--encrypt-key`: the access tokens are nested JWTs, and are read back as nginx's
+    /// `auth_jwt_type nested` reads them.
+    let encryption: TokenEncryption?
     let ledger: SessionLedger
     let configuration: AuthConfiguration
     let clock: @Sendable () -> Int64
@@ -64,6 +67,7 @@ public final class AuthService: Sendable {
     /// - Parameters:
     ///   - verificationKeys: the keys nginx verifies with (its `auth_jwt_key_file`), to check the tokens presented
     ///     at logout; a token the signer makes must verify with them, or the server refuses to start.
+    ///   - encryption: the key the tokens are encrypted to, making them nested JWTs; `nil`: signed JWTs.
     ///   - clock: seconds since the Epoch.
     public convenience init(
         users: UserDirectory,
@@ -71,21 +75,32 @@ public final class AuthService: Sendable {
         verificationKeys: KeySet,
         store: SessionStore,
         configuration: AuthConfiguration = AuthConfiguration(),
+        encryption: TokenEncryption? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(ConfigurationError) {
         let keys = StaticKeys(signer: signer, verificationKeys: verificationKeys)
         try Self.checkKeysMatch(keys)
-        try self.init(users: users, keys: keys, store: store, configuration: configuration, clock: clock)
+        try self.init(
+            users: users,
+            keys: keys,
+            store: store,
+            configuration: configuration,
+            encryption: encryption,
+            clock: clock
+        )
     }
 
     /// A server signing with the keys of a key directory, which it publishes and rotates.
     ///
-    /// - Parameter clock: seconds since the Epoch, the keys' clock too.
+    /// - Parameters:
+    ///   - encryption: the key the tokens are encrypted to, making them nested JWTs; `nil`: signed JWTs.
+    ///   - clock: seconds since the Epoch, the keys' clock too.
     public convenience init(
         users: UserDirectory,
         rotatingKeys: RotatingKeys,
         store: SessionStore,
         configuration: AuthConfiguration = AuthConfiguration(),
+        encryption: TokenEncryption? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(ConfigurationError) {
         guard rotatingKeys.policy.retention >= configuration.accessTokenLifetime,
@@ -96,7 +111,14 @@ public final class AuthService: Sendable {
                     + "the access token lifetime after"
             )
         }
-        try self.init(users: users, keys: rotatingKeys, store: store, configuration: configuration, clock: clock)
+        try self.init(
+            users: users,
+            keys: rotatingKeys,
+            store: store,
+            configuration: configuration,
+            encryption: encryption,
+            clock: clock
+        )
     }
 
     init(
@@ -104,6 +126,7 @@ public final class AuthService: Sendable {
         keys: any TokenKeys,
         store: SessionStore,
         configuration: AuthConfiguration,
+        encryption: TokenEncryption? = nil,
         clock: @escaping @Sendable () -> Int64
     ) throws(ConfigurationError) {
         guard configuration.accessTokenLifetime > 0, configuration.sessionLifetime > 0 else {
@@ -117,6 +140,7 @@ public final class AuthService: Sendable {
         }
         self.users = users
         self.keys = keys
+        self.encryption = encryption
         self.ledger = SessionLedger(
             store: store,
             sessionKeyPrefix: configuration.sessionKeyPrefix,
@@ -126,6 +150,9 @@ public final class AuthService: Sendable {
         )
         self.configuration = configuration
         self.clock = clock
+        if encryption != nil {
+            try self.checkEncryption()
+        }
     }
 
     /// Checks the password; creates the session bound to `fingerprint`; returns its tokens.
@@ -208,7 +235,7 @@ public final class AuthService: Sendable {
         )
         let token: String
         do {
-            token = try self.keys.signer(at: now).sign(payload: Data(encodeJSON(claims)))
+            token = try self.seal(claims, now: now)
         } catch {
             throw .internalError
         }
@@ -222,10 +249,43 @@ public final class AuthService: Sendable {
         )
     }
 
-    /// The claims of an access token this server signed, verified as nginx verifies it.
+    /// The access token of `claims`: signed, then encrypted when the server has an encryption key.
+    private func seal(_ claims: AccessClaims, now: Int64) throws -> String {
+        let jws = try self.keys.signer(at: now).sign(payload: Data(encodeJSON(claims)))
+        return try self.encryption?.nest(jws) ?? jws
+    }
+
+    /// The claims of an access token this server issued, verified as nginx verifies it (`auth_jwt_type nested`
+    /// when the server encrypts its tokens).
     func verify(_ token: String) throws(AuthError) -> AccessClaims {
         let now = self.clock()
-        return try self.keys.verifier(at: now).claims(of: token, now: now)
+        return try self.verifier(at: now).claims(of: token, now: now)
+    }
+
+    private func verifier(at now: Int64) -> TokenVerifier {
+        let verifier = self.keys.verifier(at: now)
+        guard let encryption = self.encryption else {
+            return verifier
+        }
+        return verifier.nested(decryptingWith: encryption.decryptionKeys)
+    }
+
+    /// Refuses to start when the server could not read its own nested tokens back, as nginx reads them with the
+    /// same keys: a key missing for a role, an `oct` key marked for neither, or a probe token that does not open.
+    private func checkEncryption() throws(ConfigurationError) {
+        let now = self.clock()
+        let verifier = self.verifier(at: now)
+        if let problem = verifier.keys.problem(serving: .nested) {
+            throw ConfigurationError("nested tokens (--encrypt-key): \(problem)")
+        }
+        let probe = AccessClaims(subject: "-", issuedAt: now, expires: now + 60, tokenID: "-", roles: [])
+        do {
+            _ = try verifier.claims(of: try self.seal(probe, now: now), now: now)
+        } catch {
+            throw ConfigurationError(
+                "a nested token sealed with --encrypt-key does not open with it and the verification keys (\(error))"
+            )
+        }
     }
 
     /// The JWKS to publish now; `nil` when the signing key is a secret.

@@ -100,10 +100,12 @@ struct TestKeys {
     let signer: TokenSigner
     let jwks: String
 
-    init(kid: String = "k1") throws {
+    /// - Parameter use: the JWK's `use`; `nil`: none (a key nested tokens refuse).
+    init(kid: String = "k1", use: String? = nil) throws {
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
         self.signer = try TokenSigner(LoadedKey(key: hmacKey(secret), kid: kid, alg: nil))
-        self.jwks = #"{"keys":[{"kty":"oct","kid":"\#(kid)","k":"\#(secret.base64URLEncoded)"}]}"#
+        let marked = use.map { #","use":"\#($0)""# } ?? ""
+        self.jwks = #"{"keys":[{"kty":"oct","kid":"\#(kid)"\#(marked),"k":"\#(secret.base64URLEncoded)"}]}"#
     }
 
     func keySet() throws -> KeySet {
@@ -123,11 +125,15 @@ struct TestService: Sendable {
     let keys: TestKeys
     let service: AuthService
 
-    init(configure: (inout AuthConfiguration) -> Void = { _ in }) throws {
+    init(
+        keys: TestKeys? = nil,
+        encryption: TokenEncryption? = nil,
+        configure: (inout AuthConfiguration) -> Void = { _ in }
+    ) throws {
         self.memcached = try Memcached()
         self.store = try self.memcached.store()
         self.clock = TestClock()
-        self.keys = try TestKeys()
+        self.keys = try keys ?? TestKeys()
         var configuration = AuthConfiguration()
         configure(&configuration)
         let clock = self.clock
@@ -137,6 +143,7 @@ struct TestService: Sendable {
             verificationKeys: try self.keys.keySet(),
             store: self.store,
             configuration: configuration,
+            encryption: encryption,
             clock: { clock.now }
         )
     }

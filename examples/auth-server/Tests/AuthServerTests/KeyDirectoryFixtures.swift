@@ -52,7 +52,12 @@ struct RotatingTestService: Sendable {
     let service: AuthService
     let client: RouterClient
 
-    init(algorithm: String = "ES256", rotateEvery: Int64? = nil, issuer: String? = nil) throws {
+    init(
+        algorithm: String = "ES256",
+        rotateEvery: Int64? = nil,
+        issuer: String? = nil,
+        encryption: TokenEncryption? = nil
+    ) throws {
         self.memcached = try Memcached()
         self.clock = TestClock()
         self.directory = try TemporaryDirectory()
@@ -72,6 +77,7 @@ struct RotatingTestService: Sendable {
             rotatingKeys: self.keys,
             store: try self.memcached.store(),
             configuration: configuration,
+            encryption: encryption,
             clock: { clock.now }
         )
         self.client = RouterClient(router: makeRouter(service: self.service))

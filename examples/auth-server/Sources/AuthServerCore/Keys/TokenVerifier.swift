@@ -1,21 +1,33 @@
 import JWTCore
 
-/// Verifies access tokens with JWTCore, the module's own verifier.
+/// Verifies access tokens with JWTCore, the module's own opener: signed tokens as `auth_jwt_type signed` does,
+/// nested ones as `auth_jwt_type nested` does.
 struct TokenVerifier: @unchecked Sendable {  // KeySet is only read once built (its documented contract)
-    private let verifier: Verifier
+    let keys: KeySet
+    let type: TokenType
 
-    init(keys: KeySet) {
-        self.verifier = Verifier(keys: keys)
+    init(keys: KeySet, type: TokenType = .signed) {
+        self.keys = keys
+        self.type = type
+    }
+
+    /// A verifier of nested tokens: decrypted with `decryptionKeys`, then verified with this verifier's keys.
+    func nested(decryptingWith decryptionKeys: KeySet) -> TokenVerifier {
+        let keys = KeySet()
+        keys.add(contentsOf: self.keys)
+        keys.add(contentsOf: decryptionKeys)
+        return TokenVerifier(keys: keys, type: .nested)
     }
 
     /// The verified payload of `token`.
     func payload(of token: String, now: Int64) throws(VerificationError) -> [UInt8] {
         let token = Array(token.utf8)
-        var scratch = [UInt8](repeating: 0, count: Verifier.scratchSize(forTokenLength: token.count))
+        var scratch = [UInt8](repeating: 0, count: TokenOpener.scratchSize(forTokenLength: token.count))
+        let opener = TokenOpener(keys: self.keys)
         let payload = token.withUnsafeBytes { token in
             scratch.withUnsafeMutableBytes { scratch in
                 Result { () throws(VerificationError) in
-                    Array(try self.verifier.verify(token, scratch: scratch, now: now, leeway: 0).payload)
+                    Array(try opener.open(token, type: self.type, scratch: scratch, now: now, leeway: 0).payload)
                 }
             }
         }
