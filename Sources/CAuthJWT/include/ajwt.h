@@ -339,7 +339,7 @@ size_t ajwt_json_unescape(ajwt_str_t raw, uint8_t *out);
 
 /*
  * Sessions: the record an auth server keeps in memcached per token (see
- * the README's session record contract), a JSON object such as
+ * docs/session-record.md), a JSON object such as
  *
  *   {"fingerprint":"c0ffee","last_access_time":1800000000,
  *    "session_idle_timeout":1800,"expires_at":1800086400}
