@@ -270,7 +270,8 @@ UP_CACHE   := $(BUILD)/upstream-nginx
 UP_APT     := $(UP_CACHE)/apt
 UP_TARBALL := $(UP_CACHE)/nginx_$(UPSTREAM_NGINX).orig.tar.gz
 UP_FLAGS   := --prefix=$(UP_DIR) --with-compat --with-threads --with-debug \
-              --with-http_ssl_module --with-pcre
+              --with-http_ssl_module --with-http_auth_request_module \
+              --with-pcre
 
 .PHONY: nginx-$(UP_SERIES) test-nginx-$(UP_SERIES)
 

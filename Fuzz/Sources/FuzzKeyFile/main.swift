@@ -1,5 +1,5 @@
-// ajwt_keyset_add on a key file's bytes (a JWKS, a single JWK, or PEM public keys), as auth_jwt_key_file loads
-// it; then, when keys were added, ajwt_verify of a valid token (one of each algorithm's, picked by the input's
+// ajwt_keyset_add on a key file's bytes (a JWKS, a single JWK, or PEM keys), as auth_jwt_key_file loads it;
+// the same bytes as kjdev's keyval format, as a revocation list and as a nested claim name; then, when keys were added, ajwt_verify of a valid token (one of each algorithm's, picked by the input's
 // bytes) against them, so that keys the fuzzer bent (kids, alg pins, odd RSA exponents, curve points) are used,
 // not only parsed.
 
@@ -21,6 +21,7 @@ enum KeyFile {
         let data = file.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let added = ajwt_keyset_add(keySet, data, file.count, error.pointer, error.count)
         trace(added < 0 && error.count > 0 ? String(cString: error.pointer!) : "added \(added)")
+        self.otherReaders(file)
 
         guard added > 0 else {
             require(added == -1, "ajwt_keyset_add returned \(added)")
@@ -50,6 +51,27 @@ enum KeyFile {
             let status = ajwt_verify(
                 keySet, token, token.count, scratch.pointer, scratch.count, FuzzKeys.now, 0, &verified, &reason)
             checkReason(status, reason, allowed: [AJWT_OK, AJWT_INVALID_TOKEN])
+        }
+    }
+}
+
+extension KeyFile {
+    /// The other configuration-time readers of a file's or a name's bytes: each refuses or accepts, never traps.
+    static func otherReaders(_ file: UnsafeRawBufferPointer) {
+        let data = file.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let keyVal = ajwt_keyset_create()!
+        defer { ajwt_keyset_free(keyVal) }
+        let added = ajwt_keyset_add_keyval(keyVal, data, file.count, nil, 0)
+        require(added == -1 || (added > 0 && ajwt_keyset_count(keyVal) == Int(added)), "keyval added \(added)")
+        if let names = ajwt_nameset_parse(data, file.count, nil, 0) {
+            ajwt_nameset_free(names)
+        }
+        ".\"".utf8CString.withUnsafeBufferPointer { marks in
+            marks.withMemoryRebound(to: UInt8.self) { marks in
+                let delimiter = ajwt_str_t(data: marks.baseAddress, len: 1)
+                let quote = ajwt_str_t(data: marks.baseAddress! + 1, len: 1)
+                ajwt_path_free(ajwt_path_parse_nested(data, file.count, delimiter, quote, nil, 0))
+            }
         }
     }
 }
