@@ -55,6 +55,8 @@ typedef struct {
     ngx_http_auth_jwt_cache_t   *cache;      /* NULL: auth_jwt_cache off */
     time_t                       leeway;
     ngx_uint_t                   type;       /* ajwt_type_t */
+    ngx_http_complex_value_t    *challenge;  /* WWW-Authenticate: NULL off,
+                                                &ngx_http_auth_jwt_bearer */
 
     ngx_http_complex_value_t    *session;    /* key=; NULL: session off */
     ngx_http_complex_value_t    *fingerprint;
@@ -162,6 +164,10 @@ static void ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_auth_jwt_challenge(ngx_http_request_t *r,
+    ngx_http_complex_value_t *challenge);
+static char *ngx_http_auth_jwt_www_authenticate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_key_request(ngx_conf_t *cf,
@@ -192,6 +198,10 @@ static ngx_conf_enum_t  ngx_http_auth_jwt_types[] = {
     { ngx_string("nested"), AJWT_TYPE_NESTED },
     { ngx_null_string, 0 }
 };
+
+
+/* the challenge "auth_jwt_www_authenticate on" builds from the realm */
+static ngx_http_complex_value_t  ngx_http_auth_jwt_bearer;
 
 
 static ngx_command_t  ngx_http_auth_jwt_commands[] = {
@@ -234,6 +244,14 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_auth_jwt_loc_conf_t, type),
       &ngx_http_auth_jwt_types },
+
+    { ngx_string("auth_jwt_www_authenticate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_TAKE1,
+      ngx_http_auth_jwt_www_authenticate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("auth_jwt_leeway"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -922,8 +940,12 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
                       ajwt_status_name(ctx->status), ctx->reason);
     }
 
-    if (status != NGX_HTTP_UNAUTHORIZED) {
+    if (status != NGX_HTTP_UNAUTHORIZED || ajlcf->challenge == NULL) {
         return status;
+    }
+
+    if (ajlcf->challenge != &ngx_http_auth_jwt_bearer) {
+        return ngx_http_auth_jwt_challenge(r, ajlcf->challenge);
     }
 
     if (ngx_http_complex_value(r, ajlcf->realm, &realm) != NGX_OK) {
@@ -988,6 +1010,88 @@ ngx_http_auth_jwt_reject(ngx_http_request_t *r,
     r->headers_out.www_authenticate = h;
 
     return NGX_HTTP_UNAUTHORIZED;
+}
+
+
+/* auth_jwt_www_authenticate string: the challenge as configured */
+
+static ngx_int_t
+ngx_http_auth_jwt_challenge(ngx_http_request_t *r,
+    ngx_http_complex_value_t *challenge)
+{
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_complex_value(r, challenge, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (value.len == 0) {
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    h->value = value;
+
+#if (nginx_version >= 1023000)
+    h->next = r->headers_out.www_authenticate;
+#endif
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_UNAUTHORIZED;
+}
+
+
+/* auth_jwt_www_authenticate on | off | string (kjdev's) */
+
+static char *
+ngx_http_auth_jwt_www_authenticate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (ajlcf->challenge != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        ajlcf->challenge = &ngx_http_auth_jwt_bearer;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ajlcf->challenge = NULL;
+        return NGX_CONF_OK;
+    }
+
+    ajlcf->challenge = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (ajlcf->challenge == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = ajlcf->challenge;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1557,6 +1661,7 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
     ngx_http_auth_jwt_policy_init(&conf->policy);
     conf->leeway = NGX_CONF_UNSET;
     conf->type = NGX_CONF_UNSET_UINT;
+    conf->challenge = NGX_CONF_UNSET_PTR;
     conf->phase = NGX_CONF_UNSET_UINT;
 
     return conf;
@@ -1602,6 +1707,8 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->sources.period = conf->key_cache;
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
     ngx_conf_merge_uint_value(conf->type, prev->type, AJWT_TYPE_SIGNED);
+    ngx_conf_merge_ptr_value(conf->challenge, prev->challenge,
+                             &ngx_http_auth_jwt_bearer);
     ngx_conf_merge_uint_value(conf->phase, prev->phase,
                               NGX_HTTP_ACCESS_PHASE);
 
