@@ -19,66 +19,18 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
-use Cwd qw(abs_path);
 use Crypt::JWT qw(decode_jwt);
 use JSON::PP ();
-use POSIX qw(WNOHANG);
 use Test::More;
 use AuthJWTTest;
 use SessionTest;
+use AuthServerTest;
 
-my $AUTH_SERVER = abs_path("$FindBin::Bin/../..")
-    . '/examples/auth-server/.build/debug/auth-server';
-$AUTH_SERVER = $ENV{TEST_AUTH_SERVER} if $ENV{TEST_AUTH_SERVER};
-
-unless (-x $AUTH_SERVER) {
-    my $msg = "auth server not found at $AUTH_SERVER"
-        . " (build it with 'make auth-server')";
-    plan(skip_all => $msg) if $ENV{TEST_AUTH_JWT_SKIP_MISSING};
-    BAIL_OUT($msg);
-}
+require_auth_server();
 require_module();
 
+my $AUTH_SERVER = auth_server_path();
 my $JSON = JSON::PP->new->canonical;
-my @AUTH_PIDS;
-my $OWNER = $$;
-
-END {
-    local $?;
-    if ($$ == $OWNER) {
-        for my $pid (@AUTH_PIDS) {
-            kill 'TERM', $pid;
-            kill 'KILL', $pid
-                unless wait_for(5, sub { waitpid($pid, WNOHANG) != 0 });
-        }
-    }
-}
-
-# Starts the auth server on port($name) with @args, logging to $name.log;
-# returns its pid once /health answers.
-sub start_auth_server {
-    my ($name, @args) = @_;
-    my $log = testdir() . "/$name.log";
-    my $listen = '127.0.0.1:' . port($name);
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $log;
-        open STDERR, '>&', \*STDOUT;
-        exec($AUTH_SERVER, 'serve', '--listen', $listen, @args)
-            or POSIX::_exit(127);
-    }
-    push @AUTH_PIDS, $pid;
-    my $up = wait_for(30, sub {
-        die "auth server exited:\n" . slurp($log)
-            if waitpid($pid, WNOHANG) == $pid;
-        http_request(path => '/health', port => $name,
-            headers => [ Connection => 'close' ])->{status} == 200;
-    });
-    ok($up, "the auth server $name answers /health")
-        or BAIL_OUT('auth server did not start: ' . slurp($log));
-    return $pid;
-}
 
 # Runs `auth-server serve` with @args, which must refuse to start: returns
 # (exit status, output). A server that starts after all is stopped after
