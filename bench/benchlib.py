@@ -218,7 +218,12 @@ def parse_wrk(out):
         raise BenchError("cannot parse wrk output:\n" + out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    latency = {}
+    for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        latency[pct] = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
     return {
+        "p50_ms": latency.get("50"),
+        "p99_ms": latency.get("99"),
         "requests": int(m.group(1)),
         "rps": float(rps.group(1)),
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,

@@ -61,6 +61,8 @@ typedef struct {
     ngx_http_complex_value_t    *session;    /* key=; NULL: session off */
     ngx_http_complex_value_t    *fingerprint;
     time_t                       touch;
+    ngx_array_t                 *revocation; /* of ngx_http_complex_value_t;
+                                                NULL: off */
 
     ngx_uint_t                   phase;      /* NGX_HTTP_ACCESS_PHASE or
                                                 NGX_HTTP_PREACCESS_PHASE */
@@ -184,6 +186,8 @@ static char *ngx_http_auth_jwt_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_auth_jwt_revocation(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwt_session(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_auth_jwt_param(ngx_conf_t *cf, ngx_str_t *arg,
@@ -385,6 +389,13 @@ static ngx_command_t  ngx_http_auth_jwt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("auth_jwt_revocation"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_auth_jwt_revocation,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -524,7 +535,7 @@ ngx_http_auth_jwt_handler(ngx_http_request_t *r,
             ctx->code = code;
             ctx->reason = "auth_jwt_require failed";
 
-        } else if (ajlcf->session) {
+        } else if (ajlcf->session || ajlcf->revocation) {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "auth_jwt: session check");
 
@@ -1122,13 +1133,15 @@ ngx_http_auth_jwt_http_status(ngx_http_auth_jwt_ctx_t *ctx)
 }
 
 
-/* the session check, on memcached; ctx->session has its verdict */
+/* the session check and revocation, on memcached; ctx->session has its verdict */
 
 static ngx_int_t
 ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_http_auth_jwt_ctx_t *ctx)
 {
     ngx_int_t                       rc;
+    ngx_uint_t                      i;
+    ngx_http_complex_value_t       *cv;
     ngx_http_auth_jwt_session_t    *s;
     ngx_http_auth_jwt_main_conf_t  *amcf;
 
@@ -1136,18 +1149,37 @@ ngx_http_auth_jwt_session_start(ngx_http_request_t *r,
 
     s = &ctx->session;
 
-    if (ngx_http_complex_value(r, ajlcf->session, &s->key) != NGX_OK) {
-        return NGX_ERROR;
+    if (ajlcf->session) {
+        s->session = 1;
+        s->touch = ajlcf->touch;
+
+        if (ngx_http_complex_value(r, ajlcf->session, &s->key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ajlcf->fingerprint
+            && ngx_http_complex_value(r, ajlcf->fingerprint, &s->fingerprint)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
-    if (ajlcf->fingerprint
-        && ngx_http_complex_value(r, ajlcf->fingerprint, &s->fingerprint)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    if (ajlcf->revocation) {
+        cv = ajlcf->revocation->elts;
+        s->nrevocation = ajlcf->revocation->nelts;
 
-    s->touch = ajlcf->touch;
+        s->revocation = ngx_palloc(r->pool, s->nrevocation * sizeof(ngx_str_t));
+        if (s->revocation == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < s->nrevocation; i++) {
+            if (ngx_http_complex_value(r, &cv[i], &s->revocation[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
 
     rc = ngx_http_auth_jwt_session_check(r, amcf->store, s);
 
@@ -1652,6 +1684,7 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
 
     conf->realm = NGX_CONF_UNSET_PTR;
     conf->session = NGX_CONF_UNSET_PTR;
+    conf->revocation = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
     conf->key_requests = NGX_CONF_UNSET_PTR;
     conf->key_cache = NGX_CONF_UNSET;
@@ -1692,6 +1725,7 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->touch = prev->touch;
     }
 
+    ngx_conf_merge_ptr_value(conf->revocation, prev->revocation, NULL);
     ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
     ngx_conf_merge_ptr_value(conf->key_requests, prev->key_requests, NULL);
     ngx_conf_merge_value(conf->key_cache, prev->key_cache, NGX_CONF_UNSET);
@@ -1766,10 +1800,12 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->session && amcf->store == NULL) {
+    if ((conf->session || conf->revocation) && amcf->store == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"auth_jwt_session\" is enabled but no "
-                           "\"auth_jwt_memcached\" is configured");
+                           "\"%s\" is enabled but no "
+                           "\"auth_jwt_memcached\" is configured",
+                           conf->session ? "auth_jwt_session"
+                                         : "auth_jwt_revocation");
         return NGX_CONF_ERROR;
     }
 
@@ -2449,6 +2485,32 @@ ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "connections=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (n == NGX_ERROR || n == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid connections \"%V\": "
+                                   "at least 1", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            store->connections = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "pipeline=", 9) == 0) {
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+            if (n == NGX_ERROR || n == 0 || n > 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid pipeline \"%V\": "
+                                   "1 to 1024", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            store->pipeline = n;
+            continue;
+        }
+
         rv = ngx_http_auth_jwt_store_add(cf, store, &value[i]);
         if (rv != NGX_CONF_OK) {
             return rv;
@@ -2461,6 +2523,70 @@ ngx_http_auth_jwt_memcached(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     amcf->store = store;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_auth_jwt_revocation(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
+
+    ngx_int_t                  rc;
+    ngx_str_t                 *value;
+    ngx_uint_t                 i;
+    ngx_http_complex_value_t  *cv, *slot;
+
+    if (ajlcf->revocation != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts != 2) {
+            return "takes no parameters with \"off\"";
+        }
+
+        ajlcf->revocation = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (cf->args->nelts - 1 > NGX_HTTP_AUTH_JWT_MAX_REVOCATION_KEYS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "takes at most %d keys",
+                           NGX_HTTP_AUTH_JWT_MAX_REVOCATION_KEYS);
+        return NGX_CONF_ERROR;
+    }
+
+    ajlcf->revocation = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                         sizeof(ngx_http_complex_value_t));
+    if (ajlcf->revocation == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cv = NULL;
+
+        rc = ngx_http_auth_jwt_param(cf, &value[i], "key=", &cv);
+
+        if (rc != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": expected "
+                               "\"key=\", as in "
+                               "\"key=revoked:jti:$jwt_claim_jti\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        slot = ngx_array_push(ajlcf->revocation);
+        if (slot == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *slot = *cv;
+    }
 
     return NGX_CONF_OK;
 }

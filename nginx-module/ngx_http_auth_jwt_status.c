@@ -28,7 +28,7 @@
 #define NGX_HTTP_AUTH_JWT_STATUS_BUCKETS   10   /* the last is +Inf */
 
 /* the last status code of ajwt_status_t */
-#define NGX_HTTP_AUTH_JWT_STATUS_CODES     (AJWT_KEYS_UNAVAILABLE + 1)
+#define NGX_HTTP_AUTH_JWT_STATUS_CODES     (AJWT_TOKEN_REVOKED + 1)
 
 /* the longest sample line, labels included, in either format */
 #define NGX_HTTP_AUTH_JWT_STATUS_LINE  (256 + 2 * NGX_HTTP_AUTH_JWT_STATUS_NAME)

@@ -27,6 +27,10 @@ public func ajwt_session_decide(
     _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
 ) -> ajwt_status_t {
     update?.pointee = ajwt_session_update_t(updated_len: 0, expires_at: 0)
+    if record.data == nil {
+        reason?.pointee = ("no session record" as StaticString).cString
+        return AJWT_LOGGED_OUT
+    }
     guard let recordBytes = UnsafeRawBufferPointer(record), let fingerprintBytes = UnsafeRawBufferPointer(fingerprint),
         let scratch = UnsafeMutableRawBufferPointer(cBytes: out, count: out_len)
     else {

@@ -89,13 +89,20 @@ sub settle { sleep(2.1) }
 is_rejected(http_get_token('/', session_token('not_found-1')), 401,
     'LOGGED_OUT', 'END: no record');
 
-for my $name (qw(garbage server_error wrong_key no_end extra_bytes overflow
+for my $name (qw(garbage server_error wrong_key no_end overflow
                  bad_flags endless_line short_data closes))
 {
     is_rejected(http_get_token('/', session_token("$name-1")), 503,
         'SESSION_STORE_UNAVAILABLE', "$name: fails closed");
     settle() if $name eq 'short_data' || $name eq 'closes';
 }
+
+# Bytes after a whole reply that no command asked for: the reply stands,
+# the connection, out of step, is closed.
+is_ok(http_get_token('/', session_token('extra_bytes-1')),
+    'extra_bytes: the reply before them stands');
+like(error_log(), qr/memcached server 127\.0\.0\.1:\d+: a reply nothing asked for/,
+    'extra_bytes: logged, and the connection closed');
 
 my $stale = 0;
 for (1 .. 4) {

@@ -109,6 +109,7 @@ is_rejected(http_get_token('/', session_token('store-absent')), 401,
 
 # Paused: the kernel still accepts connections, nothing answers.
 kill 'STOP', memcached_pid('a');
+sleep(0.2);    # SIGSTOP takes effect asynchronously
 unavailable(timed_get('/', $tok), 'memcached paused (SIGSTOP)');
 $r = timed_get('/', $tok);
 unavailable($r, 'memcached paused, again');

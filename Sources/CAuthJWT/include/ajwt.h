@@ -56,7 +56,8 @@ typedef enum {
     AJWT_INVALID_SESSION,
     AJWT_FORBIDDEN,
     AJWT_SESSION_STORE_UNAVAILABLE,
-    AJWT_KEYS_UNAVAILABLE
+    AJWT_KEYS_UNAVAILABLE,
+    AJWT_TOKEN_REVOKED
 } ajwt_status_t;
 
 
@@ -396,6 +397,22 @@ ajwt_status_t ajwt_session_decide(ajwt_str_t record, ajwt_str_t fingerprint,
  * nothing.
  */
 size_t ajwt_session_update_size(size_t record_len);
+
+/* The record length a "VALUE" line announces: AJWT_OK, or AJWT_INVALID_SESSION past AJWT_MAX_SESSION_RECORD. */
+ajwt_status_t ajwt_session_check_length(uint64_t bytes, const char **reason);
+
+typedef enum {
+    AJWT_CAS_STORED,
+    AJWT_CAS_EXISTS,
+    AJWT_CAS_NOT_FOUND,
+    AJWT_CAS_UNEXPECTED
+} ajwt_cas_reply_t;
+
+/* What the reply line to a touch's "cas" means for the request. */
+ajwt_status_t ajwt_session_touched(ajwt_str_t line, ajwt_cas_reply_t *kind, const char **reason);
+
+/* auth_jwt_revocation: a record present -> AJWT_TOKEN_REVOKED, absent -> AJWT_OK. */
+ajwt_status_t ajwt_revocation_decide(int present, const char **reason);
 
 
 /*
