@@ -37,7 +37,9 @@ let package = Package(
             providers: [.apt(["libmemcached-dev"])]
         ),
         .target(name: "SessionStore", dependencies: ["CLibMemcached", "JWTCore"]),
-        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "SessionStore"]),
+        // memcached's text-protocol reply framing, for the module's pipelined connections. Pure Swift.
+        .target(name: "MemcachedProtocol"),
+        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "SessionStore", "MemcachedProtocol"]),
         // Signing keys (JWK, JWKS, PEM) and JWS signing, for jwtctl and auth servers. Uses Foundation, so it stays
         // out of AuthJWT's closure and so out of the module.
         .target(
@@ -61,7 +63,7 @@ let package = Package(
         // Fixtures/: JWE tokens minted by Perl's Crypt::JWT (make-jwe-fixtures.pl), read through #filePath.
         .testTarget(
             name: "JWTCoreTests",
-            dependencies: ["CAuthJWT", "AuthJWT", "JWTCore", "SessionStore", "JWTIssuer"],
+            dependencies: ["CAuthJWT", "AuthJWT", "JWTCore", "SessionStore", "JWTIssuer", "MemcachedProtocol"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -35,6 +35,7 @@ let package = Package(
         ),
         .executableTarget(name: "FuzzKeyFile", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "FuzzSession", dependencies: ["FuzzSupport"]),
+        .executableTarget(name: "FuzzMemcachedReply", dependencies: ["FuzzSupport"]),
         .executableTarget(
             name: "FuzzOpenToken",
             dependencies: ["FuzzSupport", .product(name: "Crypto", package: "swift-crypto")]

@@ -22,14 +22,6 @@
 #include "ngx_http_auth_jwt_status.h"
 
 
-/* the longest "VALUE" line memcached sends */
-#define NGX_HTTP_AUTH_JWT_VALUE_LINE                                        \
-    (sizeof("VALUE  4294967295 18446744073709551615 18446744073709551615\r\n")\
-     - 1 + NGX_HTTP_AUTH_JWT_MAX_KEY)
-
-/* the longest reply line to "cas" taken as a reply */
-#define NGX_HTTP_AUTH_JWT_STORED_LINE  64
-
 /* the most of an unexpected reply that the error log shows */
 #define NGX_HTTP_AUTH_JWT_SHOWN        64
 
@@ -64,12 +56,6 @@ static void ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev);
 static void ngx_http_auth_jwt_mc_flush(ngx_http_auth_jwt_mc_conn_t *mc);
 static ngx_int_t ngx_http_auth_jwt_mc_parse(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op);
-static ngx_int_t ngx_http_auth_jwt_mc_parse_value(
-    ngx_http_auth_jwt_mc_conn_t *mc, ngx_http_auth_jwt_mc_op_t *op);
-static ngx_int_t ngx_http_auth_jwt_mc_parse_line(
-    ngx_http_auth_jwt_mc_conn_t *mc, ngx_http_auth_jwt_mc_op_t *op);
-static u_char *ngx_http_auth_jwt_mc_number(u_char *p, u_char *last,
-    uint64_t max, uint64_t *n);
 static void ngx_http_auth_jwt_mc_replied(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op);
 static void ngx_http_auth_jwt_mc_unreadable(ngx_http_auth_jwt_mc_conn_t *mc,
@@ -507,214 +493,58 @@ ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev)
 
 
 /*
- * NGX_OK: op's whole reply is at mc->in.pos, and consumed; NGX_AGAIN: more
- * bytes are needed (mc->need); NGX_DECLINED: the reply is unreadable.
+ * NGX_OK: op's whole reply was at mc->in.pos, and is consumed; NGX_AGAIN:
+ * mc->need more bytes are wanted; NGX_DECLINED: the reply is unreadable.
  */
 
 static ngx_int_t
 ngx_http_auth_jwt_mc_parse(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op)
 {
-    mc->need = NGX_HTTP_AUTH_JWT_VALUE_LINE;
+    uint64_t           length;
+    ajwt_str_t         buf;
+    ajwt_mc_framing_t  rc;
 
-    if (mc->in.pos == mc->in.last) {
+    buf.data = mc->in.pos;
+    buf.len = mc->in.last - mc->in.pos;
+
+    if (buf.len == 0) {
+        mc->need = NGX_HTTP_AUTH_JWT_BUFFER / 4;
         return NGX_AGAIN;
     }
 
     if (op->type == NGX_HTTP_AUTH_JWT_MC_GETS) {
-        return ngx_http_auth_jwt_mc_parse_value(mc, op);
+        rc = ajwt_mc_frame_gets(buf, op->keys, op->nkeys, op->max_value,
+                                op->items, &length);
+
+    } else {
+        rc = ajwt_mc_frame_line(buf, &length);
     }
 
-    return ngx_http_auth_jwt_mc_parse_line(mc, op);
-}
+    switch (rc) {
 
-
-/*
- * The reply to "gets k1 k2...": for each key that has an item, in the
- * order asked, "VALUE <key> <flags> <bytes> <cas>\r\n<data>\r\n"; then
- * "END\r\n".
- */
-
-static ngx_int_t
-ngx_http_auth_jwt_mc_parse_value(ngx_http_auth_jwt_mc_conn_t *mc,
-    ngx_http_auth_jwt_mc_op_t *op)
-{
-    u_char                       *p, *eol, *last, *data;
-    uint64_t                      bytes, flags, cas;
-    ngx_str_t                    *key;
-    ngx_uint_t                    next, k;
-    ngx_http_auth_jwt_mc_item_t  *item;
-
-    p = mc->in.pos;
-    last = mc->in.last;
-    next = 0;
-
-    for (k = 0; k < op->nkeys; k++) {
-        ngx_str_null(&op->items[k].value);
-    }
-
-    for ( ;; ) {
-        eol = ngx_strlchr(p, last, '\n');
-
-        if (eol == NULL) {
-            if ((size_t) (last - p) >= NGX_HTTP_AUTH_JWT_VALUE_LINE) {
-                return NGX_DECLINED;
-            }
-
-            mc->need = (p - mc->in.pos) + NGX_HTTP_AUTH_JWT_VALUE_LINE;
-            return NGX_AGAIN;
+    case AJWT_MC_DONE:
+        if (op->type == NGX_HTTP_AUTH_JWT_MC_CAS) {
+            op->line.data = mc->in.pos;
+            op->line.len = length;
         }
 
-        if (eol == p || eol[-1] != '\r') {
-            return NGX_DECLINED;
-        }
+        mc->in.pos += length;
+        return NGX_OK;
 
-        eol++;
-
-        if (eol - p == sizeof("END\r\n") - 1
-            && ngx_strncmp(p, "END\r\n", sizeof("END\r\n") - 1) == 0)
-        {
-            mc->in.pos = eol;
-            return NGX_OK;
-        }
-
-        if ((size_t) (eol - p) <= sizeof("VALUE ") - 1
-            || ngx_strncmp(p, "VALUE ", sizeof("VALUE ") - 1) != 0)
-        {
-            return NGX_DECLINED;
-        }
-
-        p += sizeof("VALUE ") - 1;
-
-        /* the key: one of those asked, after the last one matched */
-
-        for (k = next; k < op->nkeys; k++) {
-            key = &op->keys[k];
-
-            if ((size_t) (eol - p) > key->len
-                && ngx_strncmp(p, key->data, key->len) == 0
-                && p[key->len] == ' ')
-            {
-                break;
-            }
-        }
-
-        if (k == op->nkeys) {
-            return NGX_DECLINED;
-        }
-
-        next = k + 1;
-        p += op->keys[k].len + 1;
-
-        p = ngx_http_auth_jwt_mc_number(p, eol, 0xffffffff, &flags);
-        if (p == NULL || *p++ != ' ') {
-            return NGX_DECLINED;
-        }
-
-        p = ngx_http_auth_jwt_mc_number(p, eol, NGX_MAX_SIZE_T_VALUE,
-                                        &bytes);
-        if (p == NULL || *p++ != ' ') {
-            return NGX_DECLINED;
-        }
-
-        p = ngx_http_auth_jwt_mc_number(p, eol, (uint64_t) -1, &cas);
-        if (p == NULL || p != eol - 2) {
-            return NGX_DECLINED;
-        }
-
-        if (bytes > op->max_value) {
-            op->too_long = bytes;
-            return NGX_DECLINED;
-        }
-
-        data = eol;
-
-        if ((size_t) (last - data) < bytes + sizeof("\r\nEND\r\n") - 1) {
-            mc->need = (data - mc->in.pos) + bytes
-                       + sizeof("\r\nEND\r\n") - 1;
-            return NGX_AGAIN;
-        }
-
-        if (data[bytes] != CR || data[bytes + 1] != LF) {
-            return NGX_DECLINED;
-        }
-
-        item = &op->items[k];
-        item->value.data = data;
-        item->value.len = bytes;
-        item->flags = flags;
-        item->cas = cas;
-
-        p = data + bytes + 2;
-    }
-}
-
-
-/* a reply of one line ("cas": STORED, EXISTS, NOT_FOUND) */
-
-static ngx_int_t
-ngx_http_auth_jwt_mc_parse_line(ngx_http_auth_jwt_mc_conn_t *mc,
-    ngx_http_auth_jwt_mc_op_t *op)
-{
-    u_char  *p, *eol;
-
-    p = mc->in.pos;
-
-    eol = ngx_strlchr(p, mc->in.last, '\n');
-
-    if (eol == NULL) {
-        if (mc->in.last - p >= NGX_HTTP_AUTH_JWT_STORED_LINE) {
-            return NGX_DECLINED;
-        }
-
+    case AJWT_MC_AGAIN:
+        /* at least a fair read's room */
+        mc->need = ngx_max((size_t) length - buf.len,
+                           NGX_HTTP_AUTH_JWT_BUFFER / 4);
         return NGX_AGAIN;
-    }
 
-    eol++;
+    case AJWT_MC_TOO_LONG:
+        op->too_long = length;
+        return NGX_DECLINED;
 
-    /* an error reply says the stream is not what this side thinks */
-
-    if (ngx_strlcasestrn(p, eol, (u_char *) "ERROR", 5 - 1) != NULL) {
+    default:
         return NGX_DECLINED;
     }
-
-    op->line.data = p;
-    op->line.len = eol - p;
-
-    mc->in.pos = eol;
-
-    return NGX_OK;
-}
-
-
-/* a decimal number up to max; NULL if there is none, or it is larger */
-
-static u_char *
-ngx_http_auth_jwt_mc_number(u_char *p, u_char *last, uint64_t max,
-    uint64_t *n)
-{
-    u_char    *start;
-    uint64_t   value, digit;
-
-    value = 0;
-
-    for (start = p; p < last && *p >= '0' && *p <= '9'; p++) {
-        digit = *p - '0';
-
-        if (value > (max - digit) / 10) {
-            return NULL;
-        }
-
-        value = value * 10 + digit;
-    }
-
-    if (p == start) {
-        return NULL;
-    }
-
-    *n = value;
-
-    return p;
 }
 
 

@@ -65,14 +65,6 @@ struct ngx_http_auth_jwt_server_s {
 };
 
 
-/* one item of a "gets" reply; value.data NULL: the key has no item */
-typedef struct {
-    ngx_str_t                    value;      /* valid in the handler only */
-    uint64_t                     flags;
-    uint64_t                     cas;
-} ngx_http_auth_jwt_mc_item_t;
-
-
 #define NGX_HTTP_AUTH_JWT_MC_GETS    0
 #define NGX_HTTP_AUTH_JWT_MC_CAS     1
 
@@ -90,13 +82,14 @@ struct ngx_http_auth_jwt_mc_op_s {
     /* the command */
     ngx_uint_t                   type;       /* ..._MC_GETS, ..._MC_CAS */
     ngx_str_t                    command;    /* whole, with its "\r\n" */
-    ngx_str_t                   *keys;       /* gets: the keys, in order */
+    ajwt_str_t                  *keys;       /* gets: the keys, in order */
     ngx_uint_t                   nkeys;
     size_t                       max_value;
 
     /* the reply */
     ngx_int_t                    rc;
-    ngx_http_auth_jwt_mc_item_t  items[NGX_HTTP_AUTH_JWT_MAX_KEYS];
+    ajwt_mc_item_t               items[NGX_HTTP_AUTH_JWT_MAX_KEYS];
+                                             /* valid in the handler only */
     ngx_str_t                    line;       /* cas: the reply line */
     const char                  *reason;     /* static */
     uint64_t                     too_long;   /* the length announced */

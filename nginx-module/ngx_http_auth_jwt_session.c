@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
     ngx_http_auth_jwt_mc_op_t      op;
     ngx_http_auth_jwt_check_t     *check;
-    ngx_str_t                      keys[NGX_HTTP_AUTH_JWT_MAX_KEYS];
+    ajwt_str_t                     keys[NGX_HTTP_AUTH_JWT_MAX_KEYS];
     unsigned                       session:1;
 } ngx_http_auth_jwt_lookup_t;
 
@@ -191,7 +191,9 @@ ngx_http_auth_jwt_lookup_for(ngx_http_auth_jwt_check_t *check,
             }
         }
 
-        lk->keys[lk->op.nkeys++] = *key;
+        lk->keys[k].data = key->data;
+        lk->keys[k].len = key->len;
+        lk->op.nkeys++;
         return NGX_OK;
     }
 
@@ -209,7 +211,8 @@ ngx_http_auth_jwt_lookup_for(ngx_http_auth_jwt_check_t *check,
 
     lk->check = check;
     lk->session = session;
-    lk->keys[0] = *key;
+    lk->keys[0].data = key->data;
+    lk->keys[0].len = key->len;
 
     lk->op.server = server;
     lk->op.type = NGX_HTTP_AUTH_JWT_MC_GETS;
@@ -302,7 +305,7 @@ ngx_http_auth_jwt_session_decide(ngx_http_auth_jwt_lookup_t *lk)
     ngx_http_request_t           *r;
     ngx_http_auth_jwt_check_t    *check;
     ngx_http_auth_jwt_session_t  *s;
-    ngx_http_auth_jwt_mc_item_t  *item;
+    ajwt_mc_item_t               *item;
     ajwt_session_update_t         update;
 
     check = lk->check;
@@ -310,8 +313,7 @@ ngx_http_auth_jwt_session_decide(ngx_http_auth_jwt_lookup_t *lk)
     s = check->session;
     item = &lk->op.items[0];
 
-    record.data = item->value.data;
-    record.len = item->value.len;
+    record = item->value;
     fingerprint.data = s->fingerprint.data;
     fingerprint.len = s->fingerprint.len;
 

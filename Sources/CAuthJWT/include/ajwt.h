@@ -416,6 +416,43 @@ ajwt_status_t ajwt_revocation_decide(int present, const char **reason);
 
 
 /*
+ * memcached reply framing (its text protocol), for the module's pipelined
+ * connections: where one reply ends in what has been read, and what it
+ * holds. Replies carry no request identifier: they are matched to commands
+ * by order, and a "gets" reply's keys must be those asked, in order.
+ */
+
+/* An item of a "gets" reply; value.data NULL: the key has none. */
+typedef struct {
+    ajwt_str_t      value;        /* inside the buffer framed */
+    uint64_t        flags;
+    uint64_t        cas;
+} ajwt_mc_item_t;
+
+typedef enum {
+    AJWT_MC_DONE = 0,   /* a whole reply; *length is its length */
+    AJWT_MC_AGAIN,      /* part of one; *length: the least length needed */
+    AJWT_MC_INVALID,    /* not a reply to the command */
+    AJWT_MC_TOO_LONG    /* an item over max_value; *length: its length */
+} ajwt_mc_framing_t;
+
+/*
+ * Frames the reply to "gets keys[0] ... keys[nkeys - 1]" at the start of
+ * buf: "VALUE <key> <flags> <bytes> <cas>\r\n<data>\r\n" per key that has
+ * an item, then "END\r\n". On AJWT_MC_DONE, items[i] is keys[i]'s item.
+ * Reentrant.
+ */
+ajwt_mc_framing_t ajwt_mc_frame_gets(ajwt_str_t buf, const ajwt_str_t *keys,
+    size_t nkeys, size_t max_value, ajwt_mc_item_t *items, uint64_t *length);
+
+/*
+ * Frames a one-line reply (to "cas"); an error reply (ERROR, CLIENT_ERROR,
+ * SERVER_ERROR) or a line over 64 bytes is AJWT_MC_INVALID. Reentrant.
+ */
+ajwt_mc_framing_t ajwt_mc_frame_line(ajwt_str_t buf, uint64_t *length);
+
+
+/*
  * The session store's servers as a consistent-hashing ring: which server
  * holds a key, computed as libmemcached distributes keys for the project's
  * SessionStore (libketama compatible: weighted ketama, MD5), so that nginx
