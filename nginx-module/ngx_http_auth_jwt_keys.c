@@ -46,9 +46,8 @@
 #define ngx_http_auth_jwt_keys_past(now, t)                                 \
     ((ngx_msec_int_t) ((now) - (t)) >= 0)
 
-/* sources and unions of sets a worker keeps parsed */
+/* sources a worker keeps parsed */
 #define NGX_HTTP_AUTH_JWT_LOCAL_SOURCES  64
-#define NGX_HTTP_AUTH_JWT_UNIONS         16
 
 
 typedef struct {
@@ -77,38 +76,12 @@ typedef struct {
 } ngx_http_auth_jwt_keys_node_t;
 
 
-/* a source as this worker parsed it */
-typedef struct {
-    ngx_str_node_t                   sn;
-    ngx_queue_t                      queue;
-    uint64_t                         serial;
-    uint64_t                         generation;
-    ajwt_keyset_t                   *set;
-} ngx_http_auth_jwt_keys_local_t;
-
-
-/* key files and sources combined, as this worker built them */
-typedef struct {
-    uint64_t                         ids[NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS
-                                         + 1];
-    ngx_uint_t                       nids;
-    ngx_uint_t                       used;
-    ajwt_keyset_t                   *set;
-} ngx_http_auth_jwt_keys_union_t;
-
-
 struct ngx_http_auth_jwt_keys_s {
     ngx_shm_zone_t                  *zone;
     ngx_slab_pool_t                 *shpool;
     ngx_http_auth_jwt_keys_sh_t     *sh;
 
-    /* the worker's */
-    ngx_rbtree_t                     local;
-    ngx_rbtree_node_t                sentinel;
-    ngx_queue_t                      lru;
-    ngx_uint_t                       nlocal;
-    ngx_uint_t                       tick;
-    ngx_http_auth_jwt_keys_union_t   unions[NGX_HTTP_AUTH_JWT_UNIONS];
+    ngx_http_auth_jwt_sets_t         sets;       /* the worker's */
 };
 
 
@@ -147,9 +120,6 @@ static ngx_int_t ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
 static ngx_int_t ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w, ajwt_keyset_t **ks);
-static ajwt_keyset_t *ngx_http_auth_jwt_keys_union(
-    ngx_http_auth_jwt_keys_t *keys, ajwt_keyset_t *file, ajwt_keyset_t **sets,
-    ngx_uint_t n);
 static ngx_int_t ngx_http_auth_jwt_keys_wait(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_wait_t *w, ngx_uint_t started);
 static void ngx_http_auth_jwt_keys_poll(ngx_http_request_t *r);
@@ -175,11 +145,6 @@ static void *ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys,
     size_t size, ngx_http_auth_jwt_keys_node_t *keep);
 static void ngx_http_auth_jwt_keys_release(ngx_http_auth_jwt_keys_t *keys,
     ngx_str_t *uri, uint64_t serial);
-static ngx_http_auth_jwt_keys_local_t *ngx_http_auth_jwt_keys_local(
-    ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri, uint32_t hash);
-static void ngx_http_auth_jwt_keys_install(ngx_http_auth_jwt_keys_t *keys,
-    ngx_str_t *uri, uint64_t serial, uint64_t generation,
-    ajwt_keyset_t *set);
 static void ngx_http_auth_jwt_keys_forget(ngx_http_auth_jwt_fetch_t *fetch);
 static void ngx_http_auth_jwt_keys_own_cleanup(void *data);
 
@@ -277,9 +242,7 @@ ngx_int_t
 ngx_http_auth_jwt_keys_init_process(ngx_cycle_t *cycle,
     ngx_http_auth_jwt_keys_t *keys)
 {
-    ngx_rbtree_init(&keys->local, &keys->sentinel,
-                    ngx_str_rbtree_insert_value);
-    ngx_queue_init(&keys->lru);
+    ngx_http_auth_jwt_sets_init(&keys->sets, NGX_HTTP_AUTH_JWT_LOCAL_SOURCES);
 
     return NGX_OK;
 }
@@ -288,27 +251,7 @@ ngx_http_auth_jwt_keys_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_auth_jwt_keys_exit_process(ngx_http_auth_jwt_keys_t *keys)
 {
-    ngx_uint_t                       i;
-    ngx_queue_t                     *q;
-    ngx_http_auth_jwt_keys_local_t  *local;
-
-    if (keys->lru.next == NULL) {
-        return;
-    }
-
-    while (!ngx_queue_empty(&keys->lru)) {
-        q = ngx_queue_head(&keys->lru);
-        ngx_queue_remove(q);
-
-        local = ngx_queue_data(q, ngx_http_auth_jwt_keys_local_t, queue);
-        ajwt_keyset_free(local->set);
-        ngx_free(local);
-    }
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
-        ajwt_keyset_free(keys->unions[i].set);
-        keys->unions[i].set = NULL;
-    }
+    ngx_http_auth_jwt_sets_free(&keys->sets);
 }
 
 
@@ -367,7 +310,7 @@ ngx_http_auth_jwt_keys_get(ngx_http_request_t *r,
         /* waited long enough for another's fetch: go on without it */
     }
 
-    *ks = ngx_http_auth_jwt_keys_union(keys, src->file, sets, n);
+    *ks = ngx_http_auth_jwt_sets_union(&keys->sets, src->file, sets, n);
 
     return NGX_OK;
 }
@@ -426,7 +369,7 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_uint_t                       fetch, busy;
     ajwt_keyset_t                   *parsed;
     ngx_http_auth_jwt_keys_node_t   *node;
-    ngx_http_auth_jwt_keys_local_t  *local;
+    ngx_http_auth_jwt_parsed_t      *local;
 
     *set = NULL;
 
@@ -438,7 +381,7 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
 
     now = ngx_current_msec;
     hash = ngx_crc32_long(uri->data, uri->len);
-    local = ngx_http_auth_jwt_keys_local(keys, uri, hash);
+    local = ngx_http_auth_jwt_sets_find(&keys->sets, uri, hash);
     copy = NULL;
     len = 0;
     fetch = 0;
@@ -508,9 +451,9 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
         ngx_free(copy);
 
         if (parsed) {
-            ngx_http_auth_jwt_keys_install(keys, uri, serial, generation,
-                                           parsed);
-            local = ngx_http_auth_jwt_keys_local(keys, uri, hash);
+            ngx_http_auth_jwt_sets_install(&keys->sets, uri, serial,
+                                           generation, parsed);
+            local = ngx_http_auth_jwt_sets_find(&keys->sets, uri, hash);
         }
     }
 
@@ -606,77 +549,6 @@ ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
     }
 
     return NGX_AGAIN;
-}
-
-
-/*
- * The key files and sources of a location as one set: a source alone is
- * its set; combinations are built once per worker and kept, by the ids of
- * their parts (a part parsed anew has a new id).
- */
-
-static ajwt_keyset_t *
-ngx_http_auth_jwt_keys_union(ngx_http_auth_jwt_keys_t *keys,
-    ajwt_keyset_t *file, ajwt_keyset_t **sets, ngx_uint_t n)
-{
-    uint64_t                         ids[NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS
-                                         + 1];
-    ngx_uint_t                       i, j, nids;
-    ngx_http_auth_jwt_keys_union_t  *u, *oldest;
-
-    if (file == NULL && n <= 1) {
-        return (n == 1) ? sets[0] : NULL;
-    }
-
-    if (n == 0) {
-        return file;
-    }
-
-    nids = 0;
-
-    if (file) {
-        ids[nids++] = ajwt_keyset_id(file);
-    }
-
-    for (i = 0; i < n; i++) {
-        ids[nids++] = ajwt_keyset_id(sets[i]);
-    }
-
-    keys->tick++;
-    oldest = &keys->unions[0];
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
-        u = &keys->unions[i];
-
-        if (u->set && u->nids == nids
-            && ngx_memcmp(u->ids, ids, nids * sizeof(uint64_t)) == 0)
-        {
-            u->used = keys->tick;
-            return u->set;
-        }
-
-        if (u->set == NULL || u->used < oldest->used) {
-            oldest = u;
-        }
-    }
-
-    ajwt_keyset_free(oldest->set);
-
-    oldest->set = ajwt_keyset_create();
-
-    if (file) {
-        ajwt_keyset_add_set(oldest->set, file);
-    }
-
-    for (j = 0; j < n; j++) {
-        ajwt_keyset_add_set(oldest->set, sets[j]);
-    }
-
-    ngx_memcpy(oldest->ids, ids, nids * sizeof(uint64_t));
-    oldest->nids = nids;
-    oldest->used = keys->tick;
-
-    return oldest->set;
 }
 
 
@@ -1089,8 +961,8 @@ ngx_http_auth_jwt_keys_fetched(ngx_http_request_t *sr, void *data,
 
     /* this worker need not parse what it just parsed */
 
-    ngx_http_auth_jwt_keys_install(fetch->keys, &fetch->uri, fetch->serial,
-                                   generation, set);
+    ngx_http_auth_jwt_sets_install(&fetch->keys->sets, &fetch->uri,
+                                   fetch->serial, generation, set);
 
     return rc;
 }
@@ -1155,49 +1027,77 @@ ngx_int_t
 ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name, off_t max,
     ngx_str_t *data, ngx_file_info_t *fi)
 {
-    off_t       size;
-    ssize_t     n;
-    ngx_fd_t    fd;
-    ngx_str_t  *directive;
+    ngx_int_t    rc;
+    ngx_err_t    err;
+    ngx_str_t   *directive;
+    const char  *failed;
+
+    rc = ngx_http_auth_jwt_read_file(name->data, max, cf->temp_pool, data, fi,
+                                     &failed, &err);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
 
     /* the messages name the directive being read */
     directive = cf->args->elts;
 
-    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%s\" is larger than %O "
+                           "bytes", directive, name->data, max);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                           "\"%V\" directive: %s \"%s\" failed",
+                           directive, failed, name->data);
+    }
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_auth_jwt_read_file(u_char *name, off_t max, ngx_pool_t *pool,
+    ngx_str_t *data, ngx_file_info_t *fi, const char **failed, ngx_err_t *err)
+{
+    off_t     size;
+    ssize_t   n;
+    ngx_fd_t  fd;
+
+    *err = 0;
+
+    fd = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" directive: " ngx_open_file_n " \"%s\" "
-                           "failed", directive, name->data);
+        *err = ngx_errno;
+        *failed = ngx_open_file_n;
         return NGX_ERROR;
     }
 
     if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" directive: " ngx_fd_info_n " \"%s\" "
-                           "failed", directive, name->data);
+        *err = ngx_errno;
+        *failed = ngx_fd_info_n;
         goto failed;
     }
 
     size = ngx_file_size(fi);
 
     if (size > max) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive: \"%s\" is larger than %O "
-                           "bytes", directive, name->data, max);
-        goto failed;
+        ngx_close_file(fd);
+        return NGX_DECLINED;
     }
 
-    data->data = ngx_pnalloc(cf->temp_pool, size + 1);
+    data->data = ngx_pnalloc(pool, size + 1);
     if (data->data == NULL) {
+        *failed = "allocation for";
         goto failed;
     }
 
     n = ngx_read_fd(fd, data->data, size);
 
     if (n != size) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
-                           "\"%V\" directive: " ngx_read_fd_n " \"%s\" "
-                           "failed", directive, name->data);
+        *err = (n == -1) ? ngx_errno : 0;
+        *failed = ngx_read_fd_n;
         ngx_explicit_memzero(data->data, size);
         goto failed;
     }
@@ -1499,72 +1399,6 @@ ngx_http_auth_jwt_keys_release(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
 }
 
 
-static ngx_http_auth_jwt_keys_local_t *
-ngx_http_auth_jwt_keys_local(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
-    uint32_t hash)
-{
-    return (ngx_http_auth_jwt_keys_local_t *)
-               ngx_str_rbtree_lookup(&keys->local, uri, hash);
-}
-
-
-/* set becomes the worker's keys of uri (owned); a full worker forgets one */
-
-static void
-ngx_http_auth_jwt_keys_install(ngx_http_auth_jwt_keys_t *keys,
-    ngx_str_t *uri, uint64_t serial, uint64_t generation, ajwt_keyset_t *set)
-{
-    uint32_t                         hash;
-    ngx_queue_t                     *q;
-    ngx_http_auth_jwt_keys_local_t  *local;
-
-    hash = ngx_crc32_long(uri->data, uri->len);
-    local = ngx_http_auth_jwt_keys_local(keys, uri, hash);
-
-    if (local == NULL) {
-
-        if (keys->nlocal >= NGX_HTTP_AUTH_JWT_LOCAL_SOURCES) {
-            q = ngx_queue_last(&keys->lru);
-            ngx_queue_remove(q);
-
-            local = ngx_queue_data(q, ngx_http_auth_jwt_keys_local_t, queue);
-            ngx_rbtree_delete(&keys->local, &local->sn.node);
-            ajwt_keyset_free(local->set);
-            ngx_free(local);
-            keys->nlocal--;
-        }
-
-        local = ngx_alloc(sizeof(ngx_http_auth_jwt_keys_local_t) + uri->len,
-                          ngx_cycle->log);
-        if (local == NULL) {
-            ajwt_keyset_free(set);
-            return;
-        }
-
-        local->sn.str.data = (u_char *) local
-                             + sizeof(ngx_http_auth_jwt_keys_local_t);
-        local->sn.str.len = uri->len;
-        ngx_memcpy(local->sn.str.data, uri->data, uri->len);
-        local->sn.node.key = hash;
-        local->set = NULL;
-
-        ngx_rbtree_insert(&keys->local, &local->sn.node);
-        keys->nlocal++;
-
-    } else {
-        ngx_queue_remove(&local->queue);
-    }
-
-    ngx_queue_insert_head(&keys->lru, &local->queue);
-
-    ajwt_keyset_free(local->set);
-
-    local->set = set;
-    local->serial = serial;
-    local->generation = generation;
-}
-
-
 /* the body may hold HMAC secrets: no copy outlives its use */
 
 static void
@@ -1580,4 +1414,190 @@ static void
 ngx_http_auth_jwt_keys_own_cleanup(void *data)
 {
     ajwt_keyset_free(data);
+}
+
+
+void
+ngx_http_auth_jwt_sets_init(ngx_http_auth_jwt_sets_t *sets, ngx_uint_t max)
+{
+    ngx_rbtree_init(&sets->tree, &sets->sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sets->lru);
+    sets->max = max;
+}
+
+
+void
+ngx_http_auth_jwt_sets_free(ngx_http_auth_jwt_sets_t *sets)
+{
+    ngx_uint_t                   i;
+    ngx_queue_t                 *q;
+    ngx_http_auth_jwt_parsed_t  *parsed;
+
+    if (sets->lru.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&sets->lru)) {
+        q = ngx_queue_head(&sets->lru);
+        ngx_queue_remove(q);
+
+        parsed = ngx_queue_data(q, ngx_http_auth_jwt_parsed_t, queue);
+        ajwt_keyset_free(parsed->set);
+        ngx_free(parsed);
+    }
+
+    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
+        ajwt_keyset_free(sets->unions[i].set);
+        sets->unions[i].set = NULL;
+    }
+}
+
+
+/*
+ * A set found is the most recently used: an install later in the same
+ * request (another source) never frees a set the request holds.
+ */
+
+ngx_http_auth_jwt_parsed_t *
+ngx_http_auth_jwt_sets_find(ngx_http_auth_jwt_sets_t *sets, ngx_str_t *name,
+    uint32_t hash)
+{
+    ngx_http_auth_jwt_parsed_t  *parsed;
+
+    parsed = (ngx_http_auth_jwt_parsed_t *)
+                 ngx_str_rbtree_lookup(&sets->tree, name, hash);
+
+    if (parsed) {
+        ngx_queue_remove(&parsed->queue);
+        ngx_queue_insert_head(&sets->lru, &parsed->queue);
+    }
+
+    return parsed;
+}
+
+
+void
+ngx_http_auth_jwt_sets_install(ngx_http_auth_jwt_sets_t *sets,
+    ngx_str_t *name, uint64_t serial, uint64_t generation, ajwt_keyset_t *set)
+{
+    uint32_t                     hash;
+    ngx_queue_t                 *q;
+    ngx_http_auth_jwt_parsed_t  *parsed;
+
+    hash = ngx_crc32_long(name->data, name->len);
+    parsed = (ngx_http_auth_jwt_parsed_t *)
+                 ngx_str_rbtree_lookup(&sets->tree, name, hash);
+
+    if (parsed == NULL) {
+
+        if (sets->n >= sets->max) {
+            q = ngx_queue_last(&sets->lru);
+            ngx_queue_remove(q);
+
+            parsed = ngx_queue_data(q, ngx_http_auth_jwt_parsed_t, queue);
+            ngx_rbtree_delete(&sets->tree, &parsed->sn.node);
+            ajwt_keyset_free(parsed->set);
+            ngx_free(parsed);
+            sets->n--;
+        }
+
+        parsed = ngx_alloc(sizeof(ngx_http_auth_jwt_parsed_t) + name->len,
+                           ngx_cycle->log);
+        if (parsed == NULL) {
+            ajwt_keyset_free(set);
+            return;
+        }
+
+        parsed->sn.str.data = (u_char *) parsed
+                              + sizeof(ngx_http_auth_jwt_parsed_t);
+        parsed->sn.str.len = name->len;
+        ngx_memcpy(parsed->sn.str.data, name->data, name->len);
+        parsed->sn.node.key = hash;
+        parsed->set = NULL;
+
+        ngx_rbtree_insert(&sets->tree, &parsed->sn.node);
+        sets->n++;
+
+    } else {
+        ngx_queue_remove(&parsed->queue);
+    }
+
+    ngx_queue_insert_head(&sets->lru, &parsed->queue);
+
+    ajwt_keyset_free(parsed->set);
+
+    parsed->set = set;
+    parsed->serial = serial;
+    parsed->generation = generation;
+}
+
+
+/*
+ * Key sets as one: one set alone is itself; combinations are built once
+ * per worker and kept, by the ids of their parts (a part parsed anew has a
+ * new id, and so has the combination).
+ */
+
+ajwt_keyset_t *
+ngx_http_auth_jwt_sets_union(ngx_http_auth_jwt_sets_t *sets,
+    ajwt_keyset_t *file, ajwt_keyset_t **parts, ngx_uint_t n)
+{
+    uint64_t                   ids[NGX_HTTP_AUTH_JWT_UNION_PARTS];
+    ngx_uint_t                 i, j, nids;
+    ngx_http_auth_jwt_union_t  *u, *oldest;
+
+    if (file == NULL && n <= 1) {
+        return (n == 1) ? parts[0] : NULL;
+    }
+
+    if (n == 0) {
+        return file;
+    }
+
+    nids = 0;
+
+    if (file) {
+        ids[nids++] = ajwt_keyset_id(file);
+    }
+
+    for (i = 0; i < n; i++) {
+        ids[nids++] = ajwt_keyset_id(parts[i]);
+    }
+
+    sets->tick++;
+    oldest = &sets->unions[0];
+
+    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
+        u = &sets->unions[i];
+
+        if (u->set && u->nids == nids
+            && ngx_memcmp(u->ids, ids, nids * sizeof(uint64_t)) == 0)
+        {
+            u->used = sets->tick;
+            return u->set;
+        }
+
+        if (u->set == NULL || u->used < oldest->used) {
+            oldest = u;
+        }
+    }
+
+    ajwt_keyset_free(oldest->set);
+
+    oldest->set = ajwt_keyset_create();
+
+    if (file) {
+        ajwt_keyset_add_set(oldest->set, file);
+    }
+
+    for (j = 0; j < n; j++) {
+        ajwt_keyset_add_set(oldest->set, parts[j]);
+    }
+
+    ngx_memcpy(oldest->ids, ids, nids * sizeof(uint64_t));
+    oldest->nids = nids;
+    oldest->used = sets->tick;
+
+    return oldest->set;
 }

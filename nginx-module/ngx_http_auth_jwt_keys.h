@@ -25,8 +25,52 @@
 /* auth_jwt_key_request directives a location may have */
 #define NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS  8
 
+/* the largest key file */
+#define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE      (1024 * 1024)
+
+
+/* the parts of a union of key sets: a key file's and the key requests' */
+#define NGX_HTTP_AUTH_JWT_UNION_PARTS  (NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS + 1)
+
+/* unions of key sets a worker keeps built */
+#define NGX_HTTP_AUTH_JWT_UNIONS       16
+
 
 typedef struct ngx_http_auth_jwt_keys_s  ngx_http_auth_jwt_keys_t;
+
+
+/* a shared body (fetched keys, a key file) as a worker parsed it */
+typedef struct {
+    ngx_str_node_t               sn;         /* the source's name */
+    ngx_queue_t                  queue;
+    uint64_t                     serial;     /* of the shared node */
+    uint64_t                     generation; /* of its body */
+    ajwt_keyset_t               *set;
+} ngx_http_auth_jwt_parsed_t;
+
+
+/* key sets combined, by the ids of their parts */
+typedef struct {
+    uint64_t                     ids[NGX_HTTP_AUTH_JWT_UNION_PARTS];
+    ngx_uint_t                   nids;
+    ngx_uint_t                   used;
+    ajwt_keyset_t               *set;
+} ngx_http_auth_jwt_union_t;
+
+
+/*
+ * A worker's key sets: the bodies it parsed, by name, at most max (the
+ * least recently installed go first), and the unions it built.
+ */
+typedef struct {
+    ngx_rbtree_t                 tree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  lru;
+    ngx_uint_t                   n;
+    ngx_uint_t                   max;
+    ngx_uint_t                   tick;
+    ngx_http_auth_jwt_union_t    unions[NGX_HTTP_AUTH_JWT_UNIONS];
+} ngx_http_auth_jwt_sets_t;
 
 
 extern ngx_module_t  ngx_http_auth_jwt_module;
@@ -101,11 +145,39 @@ ngx_int_t ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name,
     off_t max, ngx_str_t *data, ngx_file_info_t *fi);
 
 /*
+ * Reads the file name (NUL-terminated) of at most max bytes into pool,
+ * with its file information. NGX_DECLINED: larger than max; NGX_ERROR:
+ * *failed names the call that failed and *err its errno (0: none). The
+ * caller clears data holding secrets.
+ */
+ngx_int_t ngx_http_auth_jwt_read_file(u_char *name, off_t max,
+    ngx_pool_t *pool, ngx_str_t *data, ngx_file_info_t *fi,
+    const char **failed, ngx_err_t *err);
+
+/*
  * Adds the keys of data, in format, to ks: ajwt_keyset_add() or
  * ajwt_keyset_add_keyval(), as they return.
  */
 int ngx_http_auth_jwt_keys_parse(ajwt_keyset_t *ks, ngx_uint_t format,
     u_char *data, size_t len, char *err, size_t errlen);
+
+void ngx_http_auth_jwt_sets_init(ngx_http_auth_jwt_sets_t *sets,
+    ngx_uint_t max);
+void ngx_http_auth_jwt_sets_free(ngx_http_auth_jwt_sets_t *sets);
+ngx_http_auth_jwt_parsed_t *ngx_http_auth_jwt_sets_find(
+    ngx_http_auth_jwt_sets_t *sets, ngx_str_t *name, uint32_t hash);
+
+/* set (owned from now on) becomes the worker's set of name */
+void ngx_http_auth_jwt_sets_install(ngx_http_auth_jwt_sets_t *sets,
+    ngx_str_t *name, uint64_t serial, uint64_t generation,
+    ajwt_keyset_t *set);
+
+/*
+ * file and parts (n of them, at most NGX_HTTP_AUTH_JWT_UNION_PARTS in all)
+ * as one set, kept by sets while it is in use; NULL when there is none.
+ */
+ajwt_keyset_t *ngx_http_auth_jwt_sets_union(ngx_http_auth_jwt_sets_t *sets,
+    ajwt_keyset_t *file, ajwt_keyset_t **parts, ngx_uint_t n);
 
 /* the body filter's part: NGX_DECLINED when r is not a key request */
 ngx_int_t ngx_http_auth_jwt_keys_body_filter(ngx_http_request_t *r,

@@ -21,7 +21,6 @@
 #include "ngx_http_auth_jwt_status.h"
 
 
-#define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE     (1024 * 1024)
 #define NGX_HTTP_AUTH_JWT_CLAIMS        0
 #define NGX_HTTP_AUTH_JWT_HEADER        1
 #define NGX_HTTP_AUTH_JWT_REFUSED       2
