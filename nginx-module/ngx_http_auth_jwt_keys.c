@@ -50,15 +50,6 @@
 #define NGX_HTTP_AUTH_JWT_LOCAL_SOURCES  64
 
 
-typedef struct {
-    ngx_rbtree_t                     rbtree;
-    ngx_rbtree_node_t                sentinel;
-    ngx_queue_t                      lru;
-    uint64_t                         serial;
-    uint64_t                         generation;
-} ngx_http_auth_jwt_keys_sh_t;
-
-
 /* a key source, in the zone */
 typedef struct {
     ngx_str_node_t                   sn;         /* the uri, by its crc32 */
@@ -77,9 +68,7 @@ typedef struct {
 
 
 struct ngx_http_auth_jwt_keys_s {
-    ngx_shm_zone_t                  *zone;
-    ngx_slab_pool_t                 *shpool;
-    ngx_http_auth_jwt_keys_sh_t     *sh;
+    ngx_http_auth_jwt_zone_t         zone;
 
     ngx_http_auth_jwt_sets_t         sets;       /* the worker's */
 };
@@ -109,7 +98,7 @@ typedef enum {
 } ngx_http_auth_jwt_source_e;
 
 
-static ngx_int_t ngx_http_auth_jwt_keys_init_zone(ngx_shm_zone_t *shm_zone,
+static ngx_int_t ngx_http_auth_jwt_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_auth_jwt_keys_uri(ngx_http_request_t *r,
     ngx_http_auth_jwt_key_request_t *kr, ngx_str_t *uri, ngx_str_t *name);
@@ -156,83 +145,90 @@ static ngx_str_t  ngx_http_auth_jwt_keys_zone_name =
 ngx_http_auth_jwt_keys_t *
 ngx_http_auth_jwt_keys_create(ngx_conf_t *cf)
 {
-    ngx_http_auth_jwt_keys_t  *keys;
-
-    keys = ngx_pcalloc(cf->pool, sizeof(ngx_http_auth_jwt_keys_t));
-    if (keys == NULL) {
-        return NULL;
-    }
-
-    keys->zone = ngx_shared_memory_add(cf, &ngx_http_auth_jwt_keys_zone_name,
-                                       NGX_HTTP_AUTH_JWT_KEYS_ZONE,
-                                       &ngx_http_auth_jwt_module);
-    if (keys->zone == NULL) {
-        return NULL;
-    }
-
-    if (keys->zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already in use",
-                           &ngx_http_auth_jwt_keys_zone_name);
-        return NULL;
-    }
-
-    keys->zone->init = ngx_http_auth_jwt_keys_init_zone;
-    keys->zone->data = keys;
-
-    return keys;
+    return ngx_http_auth_jwt_zone_create(cf, sizeof(ngx_http_auth_jwt_keys_t),
+                                         &ngx_http_auth_jwt_keys_zone_name,
+                                         NGX_HTTP_AUTH_JWT_KEYS_ZONE);
 }
 
 
-/* the zone outlives reloads: the keys a new cycle starts with are there */
+void *
+ngx_http_auth_jwt_zone_create(ngx_conf_t *cf, size_t size, ngx_str_t *name,
+    size_t zone_size)
+{
+    ngx_http_auth_jwt_zone_t  *z;
+
+    z = ngx_pcalloc(cf->pool, size);
+    if (z == NULL) {
+        return NULL;
+    }
+
+    z->zone = ngx_shared_memory_add(cf, name, zone_size,
+                                    &ngx_http_auth_jwt_module);
+    if (z->zone == NULL) {
+        return NULL;
+    }
+
+    if (z->zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "shared memory zone \"%V\" is already in use",
+                           name);
+        return NULL;
+    }
+
+    z->zone->init = ngx_http_auth_jwt_zone_init;
+    z->zone->data = z;
+
+    return z;
+}
+
+
+/* the zone outlives reloads: what a new cycle starts with is there */
 
 static ngx_int_t
-ngx_http_auth_jwt_keys_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_auth_jwt_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_auth_jwt_keys_t  *okeys = data;
+    ngx_http_auth_jwt_zone_t  *oz = data;
 
     size_t                     len;
-    ngx_http_auth_jwt_keys_t  *keys;
+    ngx_http_auth_jwt_zone_t  *z;
 
-    keys = shm_zone->data;
+    z = shm_zone->data;
 
-    if (okeys) {
-        keys->shpool = okeys->shpool;
-        keys->sh = okeys->sh;
+    if (oz) {
+        z->shpool = oz->shpool;
+        z->sh = oz->sh;
         return NGX_OK;
     }
 
-    keys->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    z->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
-        keys->sh = keys->shpool->data;
+        z->sh = z->shpool->data;
         return NGX_OK;
     }
 
-    keys->sh = ngx_slab_calloc(keys->shpool,
-                               sizeof(ngx_http_auth_jwt_keys_sh_t));
-    if (keys->sh == NULL) {
+    z->sh = ngx_slab_calloc(z->shpool, sizeof(ngx_http_auth_jwt_shared_t));
+    if (z->sh == NULL) {
         return NGX_ERROR;
     }
 
-    keys->shpool->data = keys->sh;
+    z->shpool->data = z->sh;
 
-    ngx_rbtree_init(&keys->sh->rbtree, &keys->sh->sentinel,
+    ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_str_rbtree_insert_value);
-    ngx_queue_init(&keys->sh->lru);
+    ngx_queue_init(&z->sh->lru);
 
-    len = sizeof(" in auth_jwt_keys zone \"\"") + shm_zone->shm.name.len;
+    len = sizeof(" in zone \"\"") + shm_zone->shm.name.len;
 
-    keys->shpool->log_ctx = ngx_slab_alloc(keys->shpool, len);
-    if (keys->shpool->log_ctx == NULL) {
+    z->shpool->log_ctx = ngx_slab_alloc(z->shpool, len);
+    if (z->shpool->log_ctx == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(keys->shpool->log_ctx, " in auth_jwt_keys zone \"%V\"%Z",
-                &shm_zone->shm.name);
+    ngx_sprintf(z->shpool->log_ctx, " in zone \"%V\"%Z", &shm_zone->shm.name);
 
     /* a full zone evicts the least recently used sources: not an error */
-    keys->shpool->log_nomem = 0;
+    z->shpool->log_nomem = 0;
 
     return NGX_OK;
 }
@@ -359,7 +355,6 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_wait_t *w, ngx_http_auth_jwt_key_request_t *kr,
     ajwt_keyset_t **set)
 {
-    char                             err[256];
     u_char                          *copy;
     size_t                           len;
     uint32_t                         hash;
@@ -367,9 +362,8 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_msec_t                       now;
     uint64_t                         serial, generation;
     ngx_uint_t                       fetch, busy;
-    ajwt_keyset_t                   *parsed;
     ngx_http_auth_jwt_keys_node_t   *node;
-    ngx_http_auth_jwt_parsed_t      *local;
+    ngx_http_auth_jwt_parsed_t      *local, *parsed;
 
     *set = NULL;
 
@@ -386,12 +380,12 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     len = 0;
     fetch = 0;
 
-    ngx_shmtx_lock(&keys->shpool->mutex);
+    ngx_shmtx_lock(&keys->zone.shpool->mutex);
 
     node = ngx_http_auth_jwt_keys_lookup(keys, uri, hash, w != NULL);
 
     if (node == NULL) {
-        ngx_shmtx_unlock(&keys->shpool->mutex);
+        ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
         if (w) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -429,31 +423,14 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
         }
     }
 
-    ngx_shmtx_unlock(&keys->shpool->mutex);
+    ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
     if (copy) {
-        /* the zone holds only bodies that parsed: this fails only without
-         * memory */
-
-        parsed = ajwt_keyset_create();
-
-        if (ngx_http_auth_jwt_keys_parse(parsed, kr->format, copy, len, err,
-                                         sizeof(err))
-            < 0)
-        {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "auth_jwt: key request \"%V\": %s", uri, err);
-            ajwt_keyset_free(parsed);
-            parsed = NULL;
-        }
-
-        ngx_explicit_memzero(copy, len);
-        ngx_free(copy);
-
+        parsed = ngx_http_auth_jwt_sets_parse(&keys->sets, uri, serial,
+                                              generation, kr->format, copy,
+                                              len, r->connection->log);
         if (parsed) {
-            ngx_http_auth_jwt_sets_install(&keys->sets, uri, serial,
-                                           generation, parsed);
-            local = ngx_http_auth_jwt_sets_find(&keys->sets, uri, hash);
+            local = parsed;
         }
     }
 
@@ -584,7 +561,7 @@ ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
         claim = 0;
         serial = 0;
 
-        ngx_shmtx_lock(&keys->shpool->mutex);
+        ngx_shmtx_lock(&keys->zone.shpool->mutex);
 
         node = ngx_http_auth_jwt_keys_lookup(keys, &uri, hash, 0);
 
@@ -604,7 +581,7 @@ ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
             }
         }
 
-        ngx_shmtx_unlock(&keys->shpool->mutex);
+        ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
         if (claim) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1223,7 +1200,7 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
     *generation = 0;
     rc = NGX_OK;
 
-    ngx_shmtx_lock(&keys->shpool->mutex);
+    ngx_shmtx_lock(&keys->zone.shpool->mutex);
 
     node = ngx_http_auth_jwt_keys_lookup(keys, &fetch->uri,
                                          ngx_crc32_long(fetch->uri.data,
@@ -1231,7 +1208,7 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
 
     if (node == NULL || node->serial != fetch->serial) {
         /* evicted meanwhile: the keys are this worker's only */
-        ngx_shmtx_unlock(&keys->shpool->mutex);
+        ngx_shmtx_unlock(&keys->zone.shpool->mutex);
         return NGX_OK;
     }
 
@@ -1249,13 +1226,13 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
         } else {
             if (node->body) {
                 ngx_explicit_memzero(node->body, node->len);
-                ngx_slab_free_locked(keys->shpool, node->body);
+                ngx_slab_free_locked(keys->zone.shpool, node->body);
             }
 
             ngx_memcpy(body, fetch->body, fetch->len);
             node->body = body;
             node->len = fetch->len;
-            node->generation = ++keys->sh->generation;
+            node->generation = ++keys->zone.sh->generation;
         }
     }
 
@@ -1277,7 +1254,7 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
 
     *generation = node->generation;
 
-    ngx_shmtx_unlock(&keys->shpool->mutex);
+    ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
     return rc;
 }
@@ -1292,11 +1269,11 @@ ngx_http_auth_jwt_keys_lookup(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
     ngx_http_auth_jwt_keys_node_t  *node;
 
     node = (ngx_http_auth_jwt_keys_node_t *)
-               ngx_str_rbtree_lookup(&keys->sh->rbtree, uri, hash);
+               ngx_str_rbtree_lookup(&keys->zone.sh->rbtree, uri, hash);
 
     if (node) {
         ngx_queue_remove(&node->queue);
-        ngx_queue_insert_head(&keys->sh->lru, &node->queue);
+        ngx_queue_insert_head(&keys->zone.sh->lru, &node->queue);
         return node;
     }
 
@@ -1317,10 +1294,10 @@ ngx_http_auth_jwt_keys_lookup(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
     node->sn.str.data = node->uri;
     node->sn.str.len = uri->len;
     node->sn.node.key = hash;
-    node->serial = ++keys->sh->serial;
+    node->serial = ++keys->zone.sh->serial;
 
-    ngx_rbtree_insert(&keys->sh->rbtree, &node->sn.node);
-    ngx_queue_insert_head(&keys->sh->lru, &node->queue);
+    ngx_rbtree_insert(&keys->zone.sh->rbtree, &node->sn.node);
+    ngx_queue_insert_head(&keys->zone.sh->lru, &node->queue);
 
     return node;
 }
@@ -1343,15 +1320,15 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
     now = ngx_current_msec;
 
     for ( ;; ) {
-        p = ngx_slab_alloc_locked(keys->shpool, size);
+        p = ngx_slab_alloc_locked(keys->zone.shpool, size);
         if (p) {
             return p;
         }
 
         node = NULL;
 
-        for (q = ngx_queue_last(&keys->sh->lru);
-             q != ngx_queue_sentinel(&keys->sh->lru);
+        for (q = ngx_queue_last(&keys->zone.sh->lru);
+             q != ngx_queue_sentinel(&keys->zone.sh->lru);
              q = ngx_queue_prev(q))
         {
             n = ngx_queue_data(q, ngx_http_auth_jwt_keys_node_t, queue);
@@ -1367,14 +1344,14 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
         }
 
         ngx_queue_remove(&node->queue);
-        ngx_rbtree_delete(&keys->sh->rbtree, &node->sn.node);
+        ngx_rbtree_delete(&keys->zone.sh->rbtree, &node->sn.node);
 
         if (node->body) {
             ngx_explicit_memzero(node->body, node->len);
-            ngx_slab_free_locked(keys->shpool, node->body);
+            ngx_slab_free_locked(keys->zone.shpool, node->body);
         }
 
-        ngx_slab_free_locked(keys->shpool, node);
+        ngx_slab_free_locked(keys->zone.shpool, node);
     }
 }
 
@@ -1530,6 +1507,43 @@ ngx_http_auth_jwt_sets_install(ngx_http_auth_jwt_sets_t *sets,
     parsed->set = set;
     parsed->serial = serial;
     parsed->generation = generation;
+}
+
+
+ngx_http_auth_jwt_parsed_t *
+ngx_http_auth_jwt_sets_parse(ngx_http_auth_jwt_sets_t *sets, ngx_str_t *name,
+    uint64_t serial, uint64_t generation, ngx_uint_t format, u_char *copy,
+    size_t len, ngx_log_t *log)
+{
+    char            err[256];
+    ajwt_keyset_t  *parsed;
+
+    parsed = ajwt_keyset_create();
+
+    if (ngx_http_auth_jwt_keys_parse(parsed, format, copy, len, err,
+                                     sizeof(err))
+        < 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "auth_jwt: the keys of \"%V\" no longer parse: %s",
+                      name, err);
+        ajwt_keyset_free(parsed);
+        parsed = NULL;
+    }
+
+    /* the body may hold HMAC secrets: no copy outlives its use */
+
+    ngx_explicit_memzero(copy, len);
+    ngx_free(copy);
+
+    if (parsed == NULL) {
+        return NULL;
+    }
+
+    ngx_http_auth_jwt_sets_install(sets, name, serial, generation, parsed);
+
+    return ngx_http_auth_jwt_sets_find(sets, name,
+                                       ngx_crc32_long(name->data, name->len));
 }
 
 

@@ -39,6 +39,26 @@
 typedef struct ngx_http_auth_jwt_keys_s  ngx_http_auth_jwt_keys_t;
 
 
+/* the shared part of a zone of named sources (fetched keys, key files) */
+typedef struct {
+    ngx_rbtree_t                 rbtree;     /* of nodes by name */
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  lru;        /* most recently used first */
+    uint64_t                     serial;     /* of the last node made */
+    uint64_t                     generation; /* of the last body stored */
+    ngx_uint_t                   nodes;
+    size_t                       bytes;      /* of bodies */
+} ngx_http_auth_jwt_shared_t;
+
+
+/* a zone of named sources, as a configuration sees it */
+typedef struct {
+    ngx_shm_zone_t              *zone;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_auth_jwt_shared_t  *sh;
+} ngx_http_auth_jwt_zone_t;
+
+
 /* a shared body (fetched keys, a key file) as a worker parsed it */
 typedef struct {
     ngx_str_node_t               sn;         /* the source's name */
@@ -110,6 +130,15 @@ typedef struct {
 } ngx_http_auth_jwt_keys_wait_t;
 
 
+/*
+ * A zeroed object of size bytes from cf->pool, whose first member is the
+ * ngx_http_auth_jwt_zone_t of the zone name (zone_size bytes), added. The
+ * zone outlives reloads, with what it holds; a full zone is no error: its
+ * users evict the least recently used.
+ */
+void *ngx_http_auth_jwt_zone_create(ngx_conf_t *cf, size_t size,
+    ngx_str_t *name, size_t zone_size);
+
 ngx_http_auth_jwt_keys_t *ngx_http_auth_jwt_keys_create(ngx_conf_t *cf);
 ngx_int_t ngx_http_auth_jwt_keys_init_process(ngx_cycle_t *cycle,
     ngx_http_auth_jwt_keys_t *keys);
@@ -171,6 +200,16 @@ ngx_http_auth_jwt_parsed_t *ngx_http_auth_jwt_sets_find(
 void ngx_http_auth_jwt_sets_install(ngx_http_auth_jwt_sets_t *sets,
     ngx_str_t *name, uint64_t serial, uint64_t generation,
     ajwt_keyset_t *set);
+
+/*
+ * Parses copy (len bytes, ngx_alloc()ed; cleared and freed here), a zone's
+ * body in format, into the worker's set of name; the zone holds only
+ * bodies that parsed: NULL, logged, only without memory.
+ */
+ngx_http_auth_jwt_parsed_t *ngx_http_auth_jwt_sets_parse(
+    ngx_http_auth_jwt_sets_t *sets, ngx_str_t *name, uint64_t serial,
+    uint64_t generation, ngx_uint_t format, u_char *copy, size_t len,
+    ngx_log_t *log);
 
 /*
  * file and parts (n of them, at most NGX_HTTP_AUTH_JWT_UNION_PARTS in all)
