@@ -347,14 +347,16 @@ ngx_http_auth_jwt_keyfile_keys(ngx_http_request_t *r,
     uint32_t                           hash;
     uint64_t                           serial, generation;
     ngx_msec_t                         now;
-    ngx_uint_t                         read, state;
+    ngx_uint_t                         state;
     ngx_http_auth_jwt_parsed_t        *local;
     ngx_http_auth_jwt_keyfile_node_t  *node;
 
     *set = NULL;
     hash = ngx_crc32_long(name->data, name->len);
     now = ngx_current_msec;
-    read = 0;
+    local = ngx_http_auth_jwt_sets_find(&kf->sets, name, hash);
+    copy = NULL;
+    len = 0;
 
     ngx_shmtx_lock(&kf->zone.shpool->mutex);
 
@@ -375,29 +377,23 @@ ngx_http_auth_jwt_keyfile_keys(ngx_http_request_t *r,
             && ngx_http_auth_jwt_keyfile_past(now, node->reading)))
     {
         node->reading = now + NGX_HTTP_AUTH_JWT_KEYFILE_HOLD;
-        read = 1;
-    }
+        serial = node->serial;
 
-    serial = node->serial;
-
-    ngx_shmtx_unlock(&kf->zone.shpool->mutex);
-
-    if (read) {
-        ngx_http_auth_jwt_keyfile_read(r, kf, name, hash, format, serial);
-    }
-
-    local = ngx_http_auth_jwt_sets_find(&kf->sets, name, hash);
-    copy = NULL;
-    len = 0;
-
-    ngx_shmtx_lock(&kf->zone.shpool->mutex);
-
-    node = ngx_http_auth_jwt_keyfile_lookup(kf, name, hash, 0);
-
-    if (node == NULL) {
-        /* evicted by another worker meanwhile: read again next time */
         ngx_shmtx_unlock(&kf->zone.shpool->mutex);
-        return NGX_HTTP_AUTH_JWT_KEYFILE_BROKEN;
+
+        ngx_http_auth_jwt_keyfile_read(r, kf, name, hash, format, serial);
+
+        local = ngx_http_auth_jwt_sets_find(&kf->sets, name, hash);
+
+        ngx_shmtx_lock(&kf->zone.shpool->mutex);
+
+        node = ngx_http_auth_jwt_keyfile_lookup(kf, name, hash, 0);
+
+        if (node == NULL) {
+            /* evicted by another worker meanwhile: read again next time */
+            ngx_shmtx_unlock(&kf->zone.shpool->mutex);
+            return NGX_HTTP_AUTH_JWT_KEYFILE_BROKEN;
+        }
     }
 
     state = node->state;
