@@ -487,6 +487,12 @@ ngx_http_auth_jwt_keyfile_read(ngx_http_request_t *r,
                       path, (off_t) NGX_HTTP_AUTH_JWT_MAX_KEY_FILE);
         state = NGX_HTTP_AUTH_JWT_KEYFILE_BROKEN;
 
+    } else if (rc == NGX_ABORT) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "auth_jwt: key file \"%s\" is not a regular file",
+                      path);
+        state = NGX_HTTP_AUTH_JWT_KEYFILE_BROKEN;
+
     } else if (errn == NGX_ENOENT || errn == NGX_ENOTDIR) {
         state = NGX_HTTP_AUTH_JWT_KEYFILE_MISSING;
 

@@ -1024,6 +1024,11 @@ ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name, off_t max,
                            "\"%V\" directive: \"%s\" is larger than %O "
                            "bytes", directive, name->data, max);
 
+    } else if (rc == NGX_ABORT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%s\" is not a regular "
+                           "file", directive, name->data);
+
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
                            "\"%V\" directive: %s \"%s\" failed",
@@ -1044,7 +1049,10 @@ ngx_http_auth_jwt_read_file(u_char *name, off_t max, ngx_pool_t *pool,
 
     *err = 0;
 
-    fd = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    /* a FIFO or a device named by a request never blocks the worker */
+
+    fd = ngx_open_file(name, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK, NGX_FILE_OPEN,
+                       0);
     if (fd == NGX_INVALID_FILE) {
         *err = ngx_errno;
         *failed = ngx_open_file_n;
@@ -1055,6 +1063,11 @@ ngx_http_auth_jwt_read_file(u_char *name, off_t max, ngx_pool_t *pool,
         *err = ngx_errno;
         *failed = ngx_fd_info_n;
         goto failed;
+    }
+
+    if (!ngx_is_file(fi)) {
+        ngx_close_file(fd);
+        return NGX_ABORT;
     }
 
     size = ngx_file_size(fi);

@@ -175,7 +175,8 @@ ngx_int_t ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name,
 
 /*
  * Reads the file name (NUL-terminated) of at most max bytes into pool,
- * with its file information. NGX_DECLINED: larger than max; NGX_ERROR:
+ * with its file information. NGX_DECLINED: larger than max; NGX_ABORT: not
+ * a regular file (opened without blocking: a FIFO never blocks); NGX_ERROR:
  * *failed names the call that failed and *err its errno (0: none). The
  * caller clears data holding secrets.
  */

@@ -10,8 +10,8 @@
 #     keyval by variable; a relative name (the configuration's prefix);
 #     static and variable files at one level (their union);
 #   - a missing file (401, info), an unreadable one (503, error naming the
-#     file), garbage (503), an empty name and a ".." segment from a header
-#     (401, logged);
+#     file), garbage, a FIFO (never waited for), a file over 1 MiB (503),
+#     an empty name and a ".." segment from a header (401, logged);
 #   - a file is read once per period for all workers, and a changed file
 #     is picked up after the period (not before); a token verified with
 #     the old keys is not replayed from the token cache; a file turned
@@ -25,6 +25,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use AuthJWTTest;
@@ -108,6 +109,9 @@ write_jwks('hdr/a.jwks', qw(rsa));
 write_jwks('hdr/locked.jwks', qw(rsa));
 chmod 0000, "$T/hdr/locked.jwks";
 write_file('hdr/garbage.jwks', 'this is not a JWKS');
+POSIX::mkfifo("$T/hdr/fifo.jwks", 0644) or die "mkfifo: $!";
+write_file('big/b.jwks', json_encode({ keys => [ jwk_public('rsa',
+    pad => 'x' x (1024 * 1024)) ] }));
 write_jwks('rel/r1.jwks', qw(p256));
 write_jwks('once/o.jwks', qw(rsa));
 write_jwks('rot/r.jwks', qw(rsa));
@@ -144,6 +148,10 @@ start_nginx(<<'EOF', workers => 2);
         }
         location /hdr/ {
             auth_jwt_key_file %%TESTDIR%%/hdr/$http_x_tenant.jwks;
+            empty_gif;
+        }
+        location /big/ {
+            auth_jwt_key_file %%TESTDIR%%/big/$http_x_tenant.jwks;
             empty_gif;
         }
         location /empty/ {
@@ -232,6 +240,19 @@ is_rejected(get('/hdr/', $tok{rsa}, 'X-Tenant' => 'garbage'), 503,
     'KEYS_UNAVAILABLE', 'a file that is no JWKS');
 like(error_log(), qr/\[error\].*auth_jwt: invalid key file "\Q$T\E\/hdr\/garbage\.jwks"/,
     'an invalid file is logged at error, with its name');
+
+# a FIFO nobody writes to: open() would wait for a writer
+my $t0 = time();
+is_rejected(get('/hdr/', $tok{rsa}, 'X-Tenant' => 'fifo'), 503,
+    'KEYS_UNAVAILABLE', 'a FIFO');
+ok(time() - $t0 < 1, 'a FIFO does not block the worker');
+like(error_log(), qr/\[error\].*auth_jwt: key file "\Q$T\E\/hdr\/fifo\.jwks" is not a regular file/,
+    'a FIFO is logged at error, with its name');
+
+is_rejected(get('/big/', $tok{rsa}, 'X-Tenant' => 'b'), 503,
+    'KEYS_UNAVAILABLE', 'a file over 1 MiB');
+like(error_log(), qr/\[error\].*auth_jwt: key file "\Q$T\E\/big\/b\.jwks" is larger than 1048576 bytes/,
+    'a file over 1 MiB is logged at error, with its name');
 
 # hdr/../hosts/a.example.jwks exists and holds the token's key
 is_rejected(get('/hdr/', $tok{rsa}, 'X-Tenant' => '../hosts/a.example'), 401,
