@@ -660,16 +660,10 @@ ngx_http_auth_jwt_keyfile_lookup(ngx_http_auth_jwt_keyfiles_t *kf,
 
     ngx_memzero(node, offsetof(ngx_http_auth_jwt_keyfile_node_t, name));
 
-    ngx_memcpy(node->name, name->data, name->len);
-    node->sn.str.data = node->name;
-    node->sn.str.len = name->len;
-    node->sn.node.key = hash;
-    node->serial = ++kf->zone.sh->serial;
     node->reading = ngx_current_msec;
-
-    ngx_rbtree_insert(&kf->zone.sh->rbtree, &node->sn.node);
-    ngx_queue_insert_head(&kf->zone.sh->lru, &node->queue);
-    kf->zone.sh->nodes++;
+    node->serial = ngx_http_auth_jwt_zone_insert(&kf->zone, &node->sn,
+                                                 &node->queue, node->name,
+                                                 name, hash);
 
     return node;
 }
@@ -715,11 +709,9 @@ ngx_http_auth_jwt_keyfile_evict(ngx_http_auth_jwt_keyfiles_t *kf,
             continue;
         }
 
-        ngx_queue_remove(&node->queue);
-        ngx_rbtree_delete(&kf->zone.sh->rbtree, &node->sn.node);
+        ngx_http_auth_jwt_zone_remove(&kf->zone, &node->sn, &node->queue);
         ngx_http_auth_jwt_keyfile_drop(kf, node);
         ngx_slab_free_locked(kf->zone.shpool, node);
-        kf->zone.sh->nodes--;
 
         return NGX_OK;
     }

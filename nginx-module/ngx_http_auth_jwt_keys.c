@@ -182,6 +182,33 @@ ngx_http_auth_jwt_zone_create(ngx_conf_t *cf, size_t size, ngx_str_t *name,
 }
 
 
+uint64_t
+ngx_http_auth_jwt_zone_insert(ngx_http_auth_jwt_zone_t *z, ngx_str_node_t *sn,
+    ngx_queue_t *queue, u_char *data, ngx_str_t *name, uint32_t hash)
+{
+    ngx_memcpy(data, name->data, name->len);
+    sn->str.data = data;
+    sn->str.len = name->len;
+    sn->node.key = hash;
+
+    ngx_rbtree_insert(&z->sh->rbtree, &sn->node);
+    ngx_queue_insert_head(&z->sh->lru, queue);
+    z->sh->nodes++;
+
+    return ++z->sh->serial;
+}
+
+
+void
+ngx_http_auth_jwt_zone_remove(ngx_http_auth_jwt_zone_t *z, ngx_str_node_t *sn,
+    ngx_queue_t *queue)
+{
+    ngx_queue_remove(queue);
+    ngx_rbtree_delete(&z->sh->rbtree, &sn->node);
+    z->sh->nodes--;
+}
+
+
 /* the zone outlives reloads: what a new cycle starts with is there */
 
 static ngx_int_t
@@ -1303,14 +1330,9 @@ ngx_http_auth_jwt_keys_lookup(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
 
     ngx_memzero(node, offsetof(ngx_http_auth_jwt_keys_node_t, uri));
 
-    ngx_memcpy(node->uri, uri->data, uri->len);
-    node->sn.str.data = node->uri;
-    node->sn.str.len = uri->len;
-    node->sn.node.key = hash;
-    node->serial = ++keys->zone.sh->serial;
-
-    ngx_rbtree_insert(&keys->zone.sh->rbtree, &node->sn.node);
-    ngx_queue_insert_head(&keys->zone.sh->lru, &node->queue);
+    node->serial = ngx_http_auth_jwt_zone_insert(&keys->zone, &node->sn,
+                                                 &node->queue, node->uri,
+                                                 uri, hash);
 
     return node;
 }
@@ -1356,8 +1378,7 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
             return NULL;
         }
 
-        ngx_queue_remove(&node->queue);
-        ngx_rbtree_delete(&keys->zone.sh->rbtree, &node->sn.node);
+        ngx_http_auth_jwt_zone_remove(&keys->zone, &node->sn, &node->queue);
 
         if (node->body) {
             ngx_explicit_memzero(node->body, node->len);

@@ -139,6 +139,17 @@ typedef struct {
 void *ngx_http_auth_jwt_zone_create(ngx_conf_t *cf, size_t size,
     ngx_str_t *name, size_t zone_size);
 
+/*
+ * A new node of a zone (its sn and queue; its name copied to data) becomes
+ * the zone's node of name, the most recently used; returns its serial,
+ * never used before. The zone's lock is held, as for remove.
+ */
+uint64_t ngx_http_auth_jwt_zone_insert(ngx_http_auth_jwt_zone_t *z,
+    ngx_str_node_t *sn, ngx_queue_t *queue, u_char *data, ngx_str_t *name,
+    uint32_t hash);
+void ngx_http_auth_jwt_zone_remove(ngx_http_auth_jwt_zone_t *z,
+    ngx_str_node_t *sn, ngx_queue_t *queue);
+
 ngx_http_auth_jwt_keys_t *ngx_http_auth_jwt_keys_create(ngx_conf_t *cf);
 ngx_int_t ngx_http_auth_jwt_keys_init_process(ngx_cycle_t *cycle,
     ngx_http_auth_jwt_keys_t *keys);
