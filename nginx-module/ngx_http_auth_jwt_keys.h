@@ -7,7 +7,10 @@
  * kept in a shared memory zone with a generation, so that one fetch serves
  * every worker, and each worker parses it again only when the generation
  * changes. nginx's proxy module does the HTTP; the core (ajwt_keyset_add,
- * ajwt_keyset_add_keyval) reads the body, as it reads key files.
+ * ajwt_keyset_add_keyval) reads the body, as it reads key files. What
+ * another source of shared bodies uses too (key files named by variables,
+ * _keyfile.c): the zone of named nodes, a worker's parsed sets and their
+ * unions, and the key file reader.
  */
 
 
