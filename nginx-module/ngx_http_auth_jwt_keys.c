@@ -46,18 +46,8 @@
 #define ngx_http_auth_jwt_keys_past(now, t)                                 \
     ((ngx_msec_int_t) ((now) - (t)) >= 0)
 
-/* sources and unions of sets a worker keeps parsed */
+/* sources a worker keeps parsed */
 #define NGX_HTTP_AUTH_JWT_LOCAL_SOURCES  64
-#define NGX_HTTP_AUTH_JWT_UNIONS         16
-
-
-typedef struct {
-    ngx_rbtree_t                     rbtree;
-    ngx_rbtree_node_t                sentinel;
-    ngx_queue_t                      lru;
-    uint64_t                         serial;
-    uint64_t                         generation;
-} ngx_http_auth_jwt_keys_sh_t;
 
 
 /* a key source, in the zone */
@@ -77,38 +67,10 @@ typedef struct {
 } ngx_http_auth_jwt_keys_node_t;
 
 
-/* a source as this worker parsed it */
-typedef struct {
-    ngx_str_node_t                   sn;
-    ngx_queue_t                      queue;
-    uint64_t                         serial;
-    uint64_t                         generation;
-    ajwt_keyset_t                   *set;
-} ngx_http_auth_jwt_keys_local_t;
-
-
-/* key files and sources combined, as this worker built them */
-typedef struct {
-    uint64_t                         ids[NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS
-                                         + 1];
-    ngx_uint_t                       nids;
-    ngx_uint_t                       used;
-    ajwt_keyset_t                   *set;
-} ngx_http_auth_jwt_keys_union_t;
-
-
 struct ngx_http_auth_jwt_keys_s {
-    ngx_shm_zone_t                  *zone;
-    ngx_slab_pool_t                 *shpool;
-    ngx_http_auth_jwt_keys_sh_t     *sh;
+    ngx_http_auth_jwt_zone_t         zone;
 
-    /* the worker's */
-    ngx_rbtree_t                     local;
-    ngx_rbtree_node_t                sentinel;
-    ngx_queue_t                      lru;
-    ngx_uint_t                       nlocal;
-    ngx_uint_t                       tick;
-    ngx_http_auth_jwt_keys_union_t   unions[NGX_HTTP_AUTH_JWT_UNIONS];
+    ngx_http_auth_jwt_sets_t         sets;       /* the worker's */
 };
 
 
@@ -136,7 +98,7 @@ typedef enum {
 } ngx_http_auth_jwt_source_e;
 
 
-static ngx_int_t ngx_http_auth_jwt_keys_init_zone(ngx_shm_zone_t *shm_zone,
+static ngx_int_t ngx_http_auth_jwt_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_auth_jwt_keys_uri(ngx_http_request_t *r,
     ngx_http_auth_jwt_key_request_t *kr, ngx_str_t *uri, ngx_str_t *name);
@@ -147,9 +109,6 @@ static ngx_int_t ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
 static ngx_int_t ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
     ngx_http_auth_jwt_keys_wait_t *w, ajwt_keyset_t **ks);
-static ajwt_keyset_t *ngx_http_auth_jwt_keys_union(
-    ngx_http_auth_jwt_keys_t *keys, ajwt_keyset_t *file, ajwt_keyset_t **sets,
-    ngx_uint_t n);
 static ngx_int_t ngx_http_auth_jwt_keys_wait(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_wait_t *w, ngx_uint_t started);
 static void ngx_http_auth_jwt_keys_poll(ngx_http_request_t *r);
@@ -175,11 +134,6 @@ static void *ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys,
     size_t size, ngx_http_auth_jwt_keys_node_t *keep);
 static void ngx_http_auth_jwt_keys_release(ngx_http_auth_jwt_keys_t *keys,
     ngx_str_t *uri, uint64_t serial);
-static ngx_http_auth_jwt_keys_local_t *ngx_http_auth_jwt_keys_local(
-    ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri, uint32_t hash);
-static void ngx_http_auth_jwt_keys_install(ngx_http_auth_jwt_keys_t *keys,
-    ngx_str_t *uri, uint64_t serial, uint64_t generation,
-    ajwt_keyset_t *set);
 static void ngx_http_auth_jwt_keys_forget(ngx_http_auth_jwt_fetch_t *fetch);
 static void ngx_http_auth_jwt_keys_own_cleanup(void *data);
 
@@ -191,83 +145,117 @@ static ngx_str_t  ngx_http_auth_jwt_keys_zone_name =
 ngx_http_auth_jwt_keys_t *
 ngx_http_auth_jwt_keys_create(ngx_conf_t *cf)
 {
-    ngx_http_auth_jwt_keys_t  *keys;
-
-    keys = ngx_pcalloc(cf->pool, sizeof(ngx_http_auth_jwt_keys_t));
-    if (keys == NULL) {
-        return NULL;
-    }
-
-    keys->zone = ngx_shared_memory_add(cf, &ngx_http_auth_jwt_keys_zone_name,
-                                       NGX_HTTP_AUTH_JWT_KEYS_ZONE,
-                                       &ngx_http_auth_jwt_module);
-    if (keys->zone == NULL) {
-        return NULL;
-    }
-
-    if (keys->zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already in use",
-                           &ngx_http_auth_jwt_keys_zone_name);
-        return NULL;
-    }
-
-    keys->zone->init = ngx_http_auth_jwt_keys_init_zone;
-    keys->zone->data = keys;
-
-    return keys;
+    return ngx_http_auth_jwt_zone_create(cf, sizeof(ngx_http_auth_jwt_keys_t),
+                                         &ngx_http_auth_jwt_keys_zone_name,
+                                         NGX_HTTP_AUTH_JWT_KEYS_ZONE);
 }
 
 
-/* the zone outlives reloads: the keys a new cycle starts with are there */
+void *
+ngx_http_auth_jwt_zone_create(ngx_conf_t *cf, size_t size, ngx_str_t *name,
+    size_t zone_size)
+{
+    ngx_http_auth_jwt_zone_t  *z;
+
+    z = ngx_pcalloc(cf->pool, size);
+    if (z == NULL) {
+        return NULL;
+    }
+
+    z->zone = ngx_shared_memory_add(cf, name, zone_size,
+                                    &ngx_http_auth_jwt_module);
+    if (z->zone == NULL) {
+        return NULL;
+    }
+
+    if (z->zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "shared memory zone \"%V\" is already in use",
+                           name);
+        return NULL;
+    }
+
+    z->zone->init = ngx_http_auth_jwt_zone_init;
+    z->zone->data = z;
+
+    return z;
+}
+
+
+uint64_t
+ngx_http_auth_jwt_zone_insert(ngx_http_auth_jwt_zone_t *z, ngx_str_node_t *sn,
+    ngx_queue_t *queue, u_char *data, ngx_str_t *name, uint32_t hash)
+{
+    ngx_memcpy(data, name->data, name->len);
+    sn->str.data = data;
+    sn->str.len = name->len;
+    sn->node.key = hash;
+
+    ngx_rbtree_insert(&z->sh->rbtree, &sn->node);
+    ngx_queue_insert_head(&z->sh->lru, queue);
+    z->sh->nodes++;
+
+    return ++z->sh->serial;
+}
+
+
+void
+ngx_http_auth_jwt_zone_remove(ngx_http_auth_jwt_zone_t *z, ngx_str_node_t *sn,
+    ngx_queue_t *queue)
+{
+    ngx_queue_remove(queue);
+    ngx_rbtree_delete(&z->sh->rbtree, &sn->node);
+    z->sh->nodes--;
+}
+
+
+/* the zone outlives reloads: what a new cycle starts with is there */
 
 static ngx_int_t
-ngx_http_auth_jwt_keys_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_auth_jwt_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_auth_jwt_keys_t  *okeys = data;
+    ngx_http_auth_jwt_zone_t  *oz = data;
 
     size_t                     len;
-    ngx_http_auth_jwt_keys_t  *keys;
+    ngx_http_auth_jwt_zone_t  *z;
 
-    keys = shm_zone->data;
+    z = shm_zone->data;
 
-    if (okeys) {
-        keys->shpool = okeys->shpool;
-        keys->sh = okeys->sh;
+    if (oz) {
+        z->shpool = oz->shpool;
+        z->sh = oz->sh;
         return NGX_OK;
     }
 
-    keys->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    z->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
-        keys->sh = keys->shpool->data;
+        z->sh = z->shpool->data;
         return NGX_OK;
     }
 
-    keys->sh = ngx_slab_calloc(keys->shpool,
-                               sizeof(ngx_http_auth_jwt_keys_sh_t));
-    if (keys->sh == NULL) {
+    z->sh = ngx_slab_calloc(z->shpool, sizeof(ngx_http_auth_jwt_shared_t));
+    if (z->sh == NULL) {
         return NGX_ERROR;
     }
 
-    keys->shpool->data = keys->sh;
+    z->shpool->data = z->sh;
 
-    ngx_rbtree_init(&keys->sh->rbtree, &keys->sh->sentinel,
+    ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_str_rbtree_insert_value);
-    ngx_queue_init(&keys->sh->lru);
+    ngx_queue_init(&z->sh->lru);
 
-    len = sizeof(" in auth_jwt_keys zone \"\"") + shm_zone->shm.name.len;
+    len = sizeof(" in zone \"\"") + shm_zone->shm.name.len;
 
-    keys->shpool->log_ctx = ngx_slab_alloc(keys->shpool, len);
-    if (keys->shpool->log_ctx == NULL) {
+    z->shpool->log_ctx = ngx_slab_alloc(z->shpool, len);
+    if (z->shpool->log_ctx == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(keys->shpool->log_ctx, " in auth_jwt_keys zone \"%V\"%Z",
-                &shm_zone->shm.name);
+    ngx_sprintf(z->shpool->log_ctx, " in zone \"%V\"%Z", &shm_zone->shm.name);
 
     /* a full zone evicts the least recently used sources: not an error */
-    keys->shpool->log_nomem = 0;
+    z->shpool->log_nomem = 0;
 
     return NGX_OK;
 }
@@ -277,9 +265,7 @@ ngx_int_t
 ngx_http_auth_jwt_keys_init_process(ngx_cycle_t *cycle,
     ngx_http_auth_jwt_keys_t *keys)
 {
-    ngx_rbtree_init(&keys->local, &keys->sentinel,
-                    ngx_str_rbtree_insert_value);
-    ngx_queue_init(&keys->lru);
+    ngx_http_auth_jwt_sets_init(&keys->sets, NGX_HTTP_AUTH_JWT_LOCAL_SOURCES);
 
     return NGX_OK;
 }
@@ -288,27 +274,7 @@ ngx_http_auth_jwt_keys_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_auth_jwt_keys_exit_process(ngx_http_auth_jwt_keys_t *keys)
 {
-    ngx_uint_t                       i;
-    ngx_queue_t                     *q;
-    ngx_http_auth_jwt_keys_local_t  *local;
-
-    if (keys->lru.next == NULL) {
-        return;
-    }
-
-    while (!ngx_queue_empty(&keys->lru)) {
-        q = ngx_queue_head(&keys->lru);
-        ngx_queue_remove(q);
-
-        local = ngx_queue_data(q, ngx_http_auth_jwt_keys_local_t, queue);
-        ajwt_keyset_free(local->set);
-        ngx_free(local);
-    }
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
-        ajwt_keyset_free(keys->unions[i].set);
-        keys->unions[i].set = NULL;
-    }
+    ngx_http_auth_jwt_sets_free(&keys->sets);
 }
 
 
@@ -367,7 +333,7 @@ ngx_http_auth_jwt_keys_get(ngx_http_request_t *r,
         /* waited long enough for another's fetch: go on without it */
     }
 
-    *ks = ngx_http_auth_jwt_keys_union(keys, src->file, sets, n);
+    *ks = ngx_http_auth_jwt_sets_union(&keys->sets, src->file, sets, n);
 
     return NGX_OK;
 }
@@ -416,7 +382,6 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_wait_t *w, ngx_http_auth_jwt_key_request_t *kr,
     ajwt_keyset_t **set)
 {
-    char                             err[256];
     u_char                          *copy;
     size_t                           len;
     uint32_t                         hash;
@@ -424,9 +389,8 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
     ngx_msec_t                       now;
     uint64_t                         serial, generation;
     ngx_uint_t                       fetch, busy;
-    ajwt_keyset_t                   *parsed;
     ngx_http_auth_jwt_keys_node_t   *node;
-    ngx_http_auth_jwt_keys_local_t  *local;
+    ngx_http_auth_jwt_parsed_t      *local, *parsed;
 
     *set = NULL;
 
@@ -438,17 +402,17 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
 
     now = ngx_current_msec;
     hash = ngx_crc32_long(uri->data, uri->len);
-    local = ngx_http_auth_jwt_keys_local(keys, uri, hash);
+    local = ngx_http_auth_jwt_sets_find(&keys->sets, uri, hash);
     copy = NULL;
     len = 0;
     fetch = 0;
 
-    ngx_shmtx_lock(&keys->shpool->mutex);
+    ngx_shmtx_lock(&keys->zone.shpool->mutex);
 
     node = ngx_http_auth_jwt_keys_lookup(keys, uri, hash, w != NULL);
 
     if (node == NULL) {
-        ngx_shmtx_unlock(&keys->shpool->mutex);
+        ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
         if (w) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -486,31 +450,14 @@ ngx_http_auth_jwt_keys_source(ngx_http_request_t *r,
         }
     }
 
-    ngx_shmtx_unlock(&keys->shpool->mutex);
+    ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
     if (copy) {
-        /* the zone holds only bodies that parsed: this fails only without
-         * memory */
-
-        parsed = ajwt_keyset_create();
-
-        if (ngx_http_auth_jwt_keys_parse(parsed, kr->format, copy, len, err,
-                                         sizeof(err))
-            < 0)
-        {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "auth_jwt: key request \"%V\": %s", uri, err);
-            ajwt_keyset_free(parsed);
-            parsed = NULL;
-        }
-
-        ngx_explicit_memzero(copy, len);
-        ngx_free(copy);
-
+        parsed = ngx_http_auth_jwt_sets_parse(&keys->sets, uri, serial,
+                                              generation, kr->format, copy,
+                                              len, r->connection->log);
         if (parsed) {
-            ngx_http_auth_jwt_keys_install(keys, uri, serial, generation,
-                                           parsed);
-            local = ngx_http_auth_jwt_keys_local(keys, uri, hash);
+            local = parsed;
         }
     }
 
@@ -609,77 +556,6 @@ ngx_http_auth_jwt_keys_own(ngx_http_request_t *r,
 }
 
 
-/*
- * The key files and sources of a location as one set: a source alone is
- * its set; combinations are built once per worker and kept, by the ids of
- * their parts (a part parsed anew has a new id).
- */
-
-static ajwt_keyset_t *
-ngx_http_auth_jwt_keys_union(ngx_http_auth_jwt_keys_t *keys,
-    ajwt_keyset_t *file, ajwt_keyset_t **sets, ngx_uint_t n)
-{
-    uint64_t                         ids[NGX_HTTP_AUTH_JWT_MAX_KEY_REQUESTS
-                                         + 1];
-    ngx_uint_t                       i, j, nids;
-    ngx_http_auth_jwt_keys_union_t  *u, *oldest;
-
-    if (file == NULL && n <= 1) {
-        return (n == 1) ? sets[0] : NULL;
-    }
-
-    if (n == 0) {
-        return file;
-    }
-
-    nids = 0;
-
-    if (file) {
-        ids[nids++] = ajwt_keyset_id(file);
-    }
-
-    for (i = 0; i < n; i++) {
-        ids[nids++] = ajwt_keyset_id(sets[i]);
-    }
-
-    keys->tick++;
-    oldest = &keys->unions[0];
-
-    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
-        u = &keys->unions[i];
-
-        if (u->set && u->nids == nids
-            && ngx_memcmp(u->ids, ids, nids * sizeof(uint64_t)) == 0)
-        {
-            u->used = keys->tick;
-            return u->set;
-        }
-
-        if (u->set == NULL || u->used < oldest->used) {
-            oldest = u;
-        }
-    }
-
-    ajwt_keyset_free(oldest->set);
-
-    oldest->set = ajwt_keyset_create();
-
-    if (file) {
-        ajwt_keyset_add_set(oldest->set, file);
-    }
-
-    for (j = 0; j < n; j++) {
-        ajwt_keyset_add_set(oldest->set, sets[j]);
-    }
-
-    ngx_memcpy(oldest->ids, ids, nids * sizeof(uint64_t));
-    oldest->nids = nids;
-    oldest->used = keys->tick;
-
-    return oldest->set;
-}
-
-
 ngx_int_t
 ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
     ngx_http_auth_jwt_keys_t *keys, ngx_http_auth_jwt_key_sources_t *src,
@@ -712,7 +588,7 @@ ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
         claim = 0;
         serial = 0;
 
-        ngx_shmtx_lock(&keys->shpool->mutex);
+        ngx_shmtx_lock(&keys->zone.shpool->mutex);
 
         node = ngx_http_auth_jwt_keys_lookup(keys, &uri, hash, 0);
 
@@ -732,7 +608,7 @@ ngx_http_auth_jwt_keys_refetch(ngx_http_request_t *r,
             }
         }
 
-        ngx_shmtx_unlock(&keys->shpool->mutex);
+        ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
         if (claim) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1089,8 +965,8 @@ ngx_http_auth_jwt_keys_fetched(ngx_http_request_t *sr, void *data,
 
     /* this worker need not parse what it just parsed */
 
-    ngx_http_auth_jwt_keys_install(fetch->keys, &fetch->uri, fetch->serial,
-                                   generation, set);
+    ngx_http_auth_jwt_sets_install(&fetch->keys->sets, &fetch->uri,
+                                   fetch->serial, generation, set);
 
     return rc;
 }
@@ -1155,49 +1031,90 @@ ngx_int_t
 ngx_http_auth_jwt_conf_file(ngx_conf_t *cf, ngx_str_t *name, off_t max,
     ngx_str_t *data, ngx_file_info_t *fi)
 {
-    off_t       size;
-    ssize_t     n;
-    ngx_fd_t    fd;
-    ngx_str_t  *directive;
+    ngx_int_t    rc;
+    ngx_err_t    err;
+    ngx_str_t   *directive;
+    const char  *failed;
+
+    rc = ngx_http_auth_jwt_read_file(name->data, max, cf->temp_pool, data, fi,
+                                     &failed, &err);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
 
     /* the messages name the directive being read */
     directive = cf->args->elts;
 
-    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%s\" is larger than %O "
+                           "bytes", directive, name->data, max);
+
+    } else if (rc == NGX_ABORT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%s\" is not a regular "
+                           "file", directive, name->data);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                           "\"%V\" directive: %s \"%s\" failed",
+                           directive, failed, name->data);
+    }
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_auth_jwt_read_file(u_char *name, off_t max, ngx_pool_t *pool,
+    ngx_str_t *data, ngx_file_info_t *fi, const char **failed, ngx_err_t *err)
+{
+    off_t     size;
+    ssize_t   n;
+    ngx_fd_t  fd;
+
+    *err = 0;
+
+    /* a FIFO or a device named by a request never blocks the worker */
+
+    fd = ngx_open_file(name, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK, NGX_FILE_OPEN,
+                       0);
     if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" directive: " ngx_open_file_n " \"%s\" "
-                           "failed", directive, name->data);
+        *err = ngx_errno;
+        *failed = ngx_open_file_n;
         return NGX_ERROR;
     }
 
     if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" directive: " ngx_fd_info_n " \"%s\" "
-                           "failed", directive, name->data);
+        *err = ngx_errno;
+        *failed = ngx_fd_info_n;
         goto failed;
+    }
+
+    if (!ngx_is_file(fi)) {
+        ngx_close_file(fd);
+        return NGX_ABORT;
     }
 
     size = ngx_file_size(fi);
 
     if (size > max) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive: \"%s\" is larger than %O "
-                           "bytes", directive, name->data, max);
-        goto failed;
+        ngx_close_file(fd);
+        return NGX_DECLINED;
     }
 
-    data->data = ngx_pnalloc(cf->temp_pool, size + 1);
+    data->data = ngx_pnalloc(pool, size + 1);
     if (data->data == NULL) {
+        *failed = "allocation for";
         goto failed;
     }
 
     n = ngx_read_fd(fd, data->data, size);
 
     if (n != size) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, (n == -1) ? ngx_errno : 0,
-                           "\"%V\" directive: " ngx_read_fd_n " \"%s\" "
-                           "failed", directive, name->data);
+        *err = (n == -1) ? ngx_errno : 0;
+        *failed = ngx_read_fd_n;
         ngx_explicit_memzero(data->data, size);
         goto failed;
     }
@@ -1323,7 +1240,7 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
     *generation = 0;
     rc = NGX_OK;
 
-    ngx_shmtx_lock(&keys->shpool->mutex);
+    ngx_shmtx_lock(&keys->zone.shpool->mutex);
 
     node = ngx_http_auth_jwt_keys_lookup(keys, &fetch->uri,
                                          ngx_crc32_long(fetch->uri.data,
@@ -1331,7 +1248,7 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
 
     if (node == NULL || node->serial != fetch->serial) {
         /* evicted meanwhile: the keys are this worker's only */
-        ngx_shmtx_unlock(&keys->shpool->mutex);
+        ngx_shmtx_unlock(&keys->zone.shpool->mutex);
         return NGX_OK;
     }
 
@@ -1349,13 +1266,13 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
         } else {
             if (node->body) {
                 ngx_explicit_memzero(node->body, node->len);
-                ngx_slab_free_locked(keys->shpool, node->body);
+                ngx_slab_free_locked(keys->zone.shpool, node->body);
             }
 
             ngx_memcpy(body, fetch->body, fetch->len);
             node->body = body;
             node->len = fetch->len;
-            node->generation = ++keys->sh->generation;
+            node->generation = ++keys->zone.sh->generation;
         }
     }
 
@@ -1377,7 +1294,7 @@ ngx_http_auth_jwt_keys_store(ngx_http_auth_jwt_keys_t *keys,
 
     *generation = node->generation;
 
-    ngx_shmtx_unlock(&keys->shpool->mutex);
+    ngx_shmtx_unlock(&keys->zone.shpool->mutex);
 
     return rc;
 }
@@ -1392,11 +1309,11 @@ ngx_http_auth_jwt_keys_lookup(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
     ngx_http_auth_jwt_keys_node_t  *node;
 
     node = (ngx_http_auth_jwt_keys_node_t *)
-               ngx_str_rbtree_lookup(&keys->sh->rbtree, uri, hash);
+               ngx_str_rbtree_lookup(&keys->zone.sh->rbtree, uri, hash);
 
     if (node) {
         ngx_queue_remove(&node->queue);
-        ngx_queue_insert_head(&keys->sh->lru, &node->queue);
+        ngx_queue_insert_head(&keys->zone.sh->lru, &node->queue);
         return node;
     }
 
@@ -1413,14 +1330,9 @@ ngx_http_auth_jwt_keys_lookup(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
 
     ngx_memzero(node, offsetof(ngx_http_auth_jwt_keys_node_t, uri));
 
-    ngx_memcpy(node->uri, uri->data, uri->len);
-    node->sn.str.data = node->uri;
-    node->sn.str.len = uri->len;
-    node->sn.node.key = hash;
-    node->serial = ++keys->sh->serial;
-
-    ngx_rbtree_insert(&keys->sh->rbtree, &node->sn.node);
-    ngx_queue_insert_head(&keys->sh->lru, &node->queue);
+    node->serial = ngx_http_auth_jwt_zone_insert(&keys->zone, &node->sn,
+                                                 &node->queue, node->uri,
+                                                 uri, hash);
 
     return node;
 }
@@ -1443,15 +1355,15 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
     now = ngx_current_msec;
 
     for ( ;; ) {
-        p = ngx_slab_alloc_locked(keys->shpool, size);
+        p = ngx_slab_alloc_locked(keys->zone.shpool, size);
         if (p) {
             return p;
         }
 
         node = NULL;
 
-        for (q = ngx_queue_last(&keys->sh->lru);
-             q != ngx_queue_sentinel(&keys->sh->lru);
+        for (q = ngx_queue_last(&keys->zone.sh->lru);
+             q != ngx_queue_sentinel(&keys->zone.sh->lru);
              q = ngx_queue_prev(q))
         {
             n = ngx_queue_data(q, ngx_http_auth_jwt_keys_node_t, queue);
@@ -1466,15 +1378,14 @@ ngx_http_auth_jwt_keys_alloc(ngx_http_auth_jwt_keys_t *keys, size_t size,
             return NULL;
         }
 
-        ngx_queue_remove(&node->queue);
-        ngx_rbtree_delete(&keys->sh->rbtree, &node->sn.node);
+        ngx_http_auth_jwt_zone_remove(&keys->zone, &node->sn, &node->queue);
 
         if (node->body) {
             ngx_explicit_memzero(node->body, node->len);
-            ngx_slab_free_locked(keys->shpool, node->body);
+            ngx_slab_free_locked(keys->zone.shpool, node->body);
         }
 
-        ngx_slab_free_locked(keys->shpool, node);
+        ngx_slab_free_locked(keys->zone.shpool, node);
     }
 }
 
@@ -1499,72 +1410,6 @@ ngx_http_auth_jwt_keys_release(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
 }
 
 
-static ngx_http_auth_jwt_keys_local_t *
-ngx_http_auth_jwt_keys_local(ngx_http_auth_jwt_keys_t *keys, ngx_str_t *uri,
-    uint32_t hash)
-{
-    return (ngx_http_auth_jwt_keys_local_t *)
-               ngx_str_rbtree_lookup(&keys->local, uri, hash);
-}
-
-
-/* set becomes the worker's keys of uri (owned); a full worker forgets one */
-
-static void
-ngx_http_auth_jwt_keys_install(ngx_http_auth_jwt_keys_t *keys,
-    ngx_str_t *uri, uint64_t serial, uint64_t generation, ajwt_keyset_t *set)
-{
-    uint32_t                         hash;
-    ngx_queue_t                     *q;
-    ngx_http_auth_jwt_keys_local_t  *local;
-
-    hash = ngx_crc32_long(uri->data, uri->len);
-    local = ngx_http_auth_jwt_keys_local(keys, uri, hash);
-
-    if (local == NULL) {
-
-        if (keys->nlocal >= NGX_HTTP_AUTH_JWT_LOCAL_SOURCES) {
-            q = ngx_queue_last(&keys->lru);
-            ngx_queue_remove(q);
-
-            local = ngx_queue_data(q, ngx_http_auth_jwt_keys_local_t, queue);
-            ngx_rbtree_delete(&keys->local, &local->sn.node);
-            ajwt_keyset_free(local->set);
-            ngx_free(local);
-            keys->nlocal--;
-        }
-
-        local = ngx_alloc(sizeof(ngx_http_auth_jwt_keys_local_t) + uri->len,
-                          ngx_cycle->log);
-        if (local == NULL) {
-            ajwt_keyset_free(set);
-            return;
-        }
-
-        local->sn.str.data = (u_char *) local
-                             + sizeof(ngx_http_auth_jwt_keys_local_t);
-        local->sn.str.len = uri->len;
-        ngx_memcpy(local->sn.str.data, uri->data, uri->len);
-        local->sn.node.key = hash;
-        local->set = NULL;
-
-        ngx_rbtree_insert(&keys->local, &local->sn.node);
-        keys->nlocal++;
-
-    } else {
-        ngx_queue_remove(&local->queue);
-    }
-
-    ngx_queue_insert_head(&keys->lru, &local->queue);
-
-    ajwt_keyset_free(local->set);
-
-    local->set = set;
-    local->serial = serial;
-    local->generation = generation;
-}
-
-
 /* the body may hold HMAC secrets: no copy outlives its use */
 
 static void
@@ -1580,4 +1425,227 @@ static void
 ngx_http_auth_jwt_keys_own_cleanup(void *data)
 {
     ajwt_keyset_free(data);
+}
+
+
+void
+ngx_http_auth_jwt_sets_init(ngx_http_auth_jwt_sets_t *sets, ngx_uint_t max)
+{
+    ngx_rbtree_init(&sets->tree, &sets->sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sets->lru);
+    sets->max = max;
+}
+
+
+void
+ngx_http_auth_jwt_sets_free(ngx_http_auth_jwt_sets_t *sets)
+{
+    ngx_uint_t                   i;
+    ngx_queue_t                 *q;
+    ngx_http_auth_jwt_parsed_t  *parsed;
+
+    if (sets->lru.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&sets->lru)) {
+        q = ngx_queue_head(&sets->lru);
+        ngx_queue_remove(q);
+
+        parsed = ngx_queue_data(q, ngx_http_auth_jwt_parsed_t, queue);
+        ajwt_keyset_free(parsed->set);
+        ngx_free(parsed);
+    }
+
+    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
+        ajwt_keyset_free(sets->unions[i].set);
+        sets->unions[i].set = NULL;
+    }
+}
+
+
+/*
+ * A set found is the most recently used: an install later in the same
+ * request (another source) never frees a set the request holds.
+ */
+
+ngx_http_auth_jwt_parsed_t *
+ngx_http_auth_jwt_sets_find(ngx_http_auth_jwt_sets_t *sets, ngx_str_t *name,
+    uint32_t hash)
+{
+    ngx_http_auth_jwt_parsed_t  *parsed;
+
+    parsed = (ngx_http_auth_jwt_parsed_t *)
+                 ngx_str_rbtree_lookup(&sets->tree, name, hash);
+
+    if (parsed) {
+        ngx_queue_remove(&parsed->queue);
+        ngx_queue_insert_head(&sets->lru, &parsed->queue);
+    }
+
+    return parsed;
+}
+
+
+void
+ngx_http_auth_jwt_sets_install(ngx_http_auth_jwt_sets_t *sets,
+    ngx_str_t *name, uint64_t serial, uint64_t generation, ajwt_keyset_t *set)
+{
+    uint32_t                     hash;
+    ngx_queue_t                 *q;
+    ngx_http_auth_jwt_parsed_t  *parsed;
+
+    hash = ngx_crc32_long(name->data, name->len);
+    parsed = (ngx_http_auth_jwt_parsed_t *)
+                 ngx_str_rbtree_lookup(&sets->tree, name, hash);
+
+    if (parsed == NULL) {
+
+        if (sets->n >= sets->max) {
+            q = ngx_queue_last(&sets->lru);
+            ngx_queue_remove(q);
+
+            parsed = ngx_queue_data(q, ngx_http_auth_jwt_parsed_t, queue);
+            ngx_rbtree_delete(&sets->tree, &parsed->sn.node);
+            ajwt_keyset_free(parsed->set);
+            ngx_free(parsed);
+            sets->n--;
+        }
+
+        parsed = ngx_alloc(sizeof(ngx_http_auth_jwt_parsed_t) + name->len,
+                           ngx_cycle->log);
+        if (parsed == NULL) {
+            ajwt_keyset_free(set);
+            return;
+        }
+
+        parsed->sn.str.data = (u_char *) parsed
+                              + sizeof(ngx_http_auth_jwt_parsed_t);
+        parsed->sn.str.len = name->len;
+        ngx_memcpy(parsed->sn.str.data, name->data, name->len);
+        parsed->sn.node.key = hash;
+        parsed->set = NULL;
+
+        ngx_rbtree_insert(&sets->tree, &parsed->sn.node);
+        sets->n++;
+
+    } else {
+        ngx_queue_remove(&parsed->queue);
+    }
+
+    ngx_queue_insert_head(&sets->lru, &parsed->queue);
+
+    ajwt_keyset_free(parsed->set);
+
+    parsed->set = set;
+    parsed->serial = serial;
+    parsed->generation = generation;
+}
+
+
+ngx_http_auth_jwt_parsed_t *
+ngx_http_auth_jwt_sets_parse(ngx_http_auth_jwt_sets_t *sets, ngx_str_t *name,
+    uint64_t serial, uint64_t generation, ngx_uint_t format, u_char *copy,
+    size_t len, ngx_log_t *log)
+{
+    char            err[256];
+    ajwt_keyset_t  *parsed;
+
+    parsed = ajwt_keyset_create();
+
+    if (ngx_http_auth_jwt_keys_parse(parsed, format, copy, len, err,
+                                     sizeof(err))
+        < 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "auth_jwt: the keys of \"%V\" no longer parse: %s",
+                      name, err);
+        ajwt_keyset_free(parsed);
+        parsed = NULL;
+    }
+
+    /* the body may hold HMAC secrets: no copy outlives its use */
+
+    ngx_explicit_memzero(copy, len);
+    ngx_free(copy);
+
+    if (parsed == NULL) {
+        return NULL;
+    }
+
+    ngx_http_auth_jwt_sets_install(sets, name, serial, generation, parsed);
+
+    return ngx_http_auth_jwt_sets_find(sets, name,
+                                       ngx_crc32_long(name->data, name->len));
+}
+
+
+/*
+ * Key sets as one: one set alone is itself; combinations are built once
+ * per worker and kept, by the ids of their parts (a part parsed anew has a
+ * new id, and so has the combination).
+ */
+
+ajwt_keyset_t *
+ngx_http_auth_jwt_sets_union(ngx_http_auth_jwt_sets_t *sets,
+    ajwt_keyset_t *file, ajwt_keyset_t **parts, ngx_uint_t n)
+{
+    uint64_t                   ids[NGX_HTTP_AUTH_JWT_UNION_PARTS];
+    ngx_uint_t                 i, j, nids;
+    ngx_http_auth_jwt_union_t  *u, *oldest;
+
+    if (file == NULL && n <= 1) {
+        return (n == 1) ? parts[0] : NULL;
+    }
+
+    if (n == 0) {
+        return file;
+    }
+
+    nids = 0;
+
+    if (file) {
+        ids[nids++] = ajwt_keyset_id(file);
+    }
+
+    for (i = 0; i < n; i++) {
+        ids[nids++] = ajwt_keyset_id(parts[i]);
+    }
+
+    sets->tick++;
+    oldest = &sets->unions[0];
+
+    for (i = 0; i < NGX_HTTP_AUTH_JWT_UNIONS; i++) {
+        u = &sets->unions[i];
+
+        if (u->set && u->nids == nids
+            && ngx_memcmp(u->ids, ids, nids * sizeof(uint64_t)) == 0)
+        {
+            u->used = sets->tick;
+            return u->set;
+        }
+
+        if (u->set == NULL || u->used < oldest->used) {
+            oldest = u;
+        }
+    }
+
+    ajwt_keyset_free(oldest->set);
+
+    oldest->set = ajwt_keyset_create();
+
+    if (file) {
+        ajwt_keyset_add_set(oldest->set, file);
+    }
+
+    for (j = 0; j < n; j++) {
+        ajwt_keyset_add_set(oldest->set, parts[j]);
+    }
+
+    ngx_memcpy(oldest->ids, ids, nids * sizeof(uint64_t));
+    oldest->nids = nids;
+    oldest->used = sets->tick;
+
+    return oldest->set;
 }

@@ -16,12 +16,12 @@
 
 #include "ngx_http_auth_jwt_cache.h"
 #include "ngx_http_auth_jwt_claims.h"
+#include "ngx_http_auth_jwt_keyfile.h"
 #include "ngx_http_auth_jwt_keys.h"
 #include "ngx_http_auth_jwt_session.h"
 #include "ngx_http_auth_jwt_status.h"
 
 
-#define NGX_HTTP_AUTH_JWT_MAX_KEY_FILE     (1024 * 1024)
 #define NGX_HTTP_AUTH_JWT_CLAIMS        0
 #define NGX_HTTP_AUTH_JWT_HEADER        1
 #define NGX_HTTP_AUTH_JWT_REFUSED       2
@@ -37,6 +37,8 @@ typedef struct {
     ngx_http_auth_jwt_store_t   *store;      /* NULL: no auth_jwt_memcached */
     ngx_http_auth_jwt_cache_t   *cache;      /* where no auth_jwt_cache is */
     ngx_http_auth_jwt_keys_t    *keys;       /* NULL: no key requests */
+    ngx_http_auth_jwt_keyfiles_t  *key_files; /* NULL: no key file names
+                                                 with variables */
     ngx_array_t                 *paths;      /* ngx_http_auth_jwt_path_t *:
                                                 auth_jwt_claim_set and
                                                 auth_jwt_header_set */
@@ -47,6 +49,8 @@ typedef struct {
     ngx_http_complex_value_t    *realm;      /* NULL: auth_jwt off */
     ngx_http_complex_value_t    *token;      /* NULL: Authorization header */
     ajwt_keyset_t               *keys;       /* of auth_jwt_key_file */
+    ngx_array_t                 *key_files;  /* auth_jwt_key_file names with
+                                                variables */
     ngx_array_t                 *key_requests;
     time_t                       key_cache;
     ngx_http_auth_jwt_key_sources_t  sources; /* merged; requests NULL: none */
@@ -581,13 +585,14 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_auth_jwt_loc_conf_t *ajlcf, ngx_uint_t access,
     ngx_http_auth_jwt_ctx_t **ctxp)
 {
-    ngx_int_t                       rc;
-    ngx_str_t                       token;
-    ajwt_keyset_t                  *keys;
-    ngx_pool_cleanup_t             *cln;
-    ngx_http_auth_jwt_ctx_t        *ctx;
-    ngx_http_auth_jwt_keys_wait_t   wait;
-    ngx_http_auth_jwt_main_conf_t  *amcf;
+    ngx_int_t                         rc;
+    ngx_str_t                         token;
+    ajwt_keyset_t                    *keys;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_auth_jwt_ctx_t          *ctx;
+    ngx_http_auth_jwt_keys_wait_t     wait;
+    ngx_http_auth_jwt_main_conf_t    *amcf;
+    ngx_http_auth_jwt_key_sources_t   sources;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_auth_jwt_module);
 
@@ -652,8 +657,22 @@ ngx_http_auth_jwt_evaluate(ngx_http_request_t *r,
     keys = ajlcf->keys;
     amcf = ngx_http_get_module_main_conf(r, ngx_http_auth_jwt_module);
 
+    if (ajlcf->key_files) {
+        rc = ngx_http_auth_jwt_keyfile_get(r, amcf->key_files,
+                                           ajlcf->key_files, ajlcf->key_cache,
+                                           ajlcf->keys, &keys, &ctx->status,
+                                           &ctx->reason);
+        if (rc != NGX_OK) {
+            return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+        }
+    }
+
     if (ajlcf->sources.requests) {
-        rc = ngx_http_auth_jwt_keys_get(r, amcf->keys, &ajlcf->sources,
+        /* the key files of this request, with the fetched keys */
+        sources = ajlcf->sources;
+        sources.file = keys;
+
+        rc = ngx_http_auth_jwt_keys_get(r, amcf->keys, &sources,
                                         access ? &ctx->keys : NULL, &keys);
 
         switch (rc) {
@@ -1686,6 +1705,7 @@ ngx_http_auth_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->session = NGX_CONF_UNSET_PTR;
     conf->revocation = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
+    conf->key_files = NGX_CONF_UNSET_PTR;
     conf->key_requests = NGX_CONF_UNSET_PTR;
     conf->key_cache = NGX_CONF_UNSET;
     conf->require = NGX_CONF_UNSET_PTR;
@@ -1726,7 +1746,24 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->revocation, prev->revocation, NULL);
-    ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
+
+    /* key files, read at configuration time or not, go together */
+
+    if (conf->keys == NGX_CONF_UNSET_PTR
+        && conf->key_files == NGX_CONF_UNSET_PTR)
+    {
+        conf->keys = prev->keys;
+        conf->key_files = prev->key_files;
+    }
+
+    if (conf->keys == NGX_CONF_UNSET_PTR) {
+        conf->keys = NULL;
+    }
+
+    if (conf->key_files == NGX_CONF_UNSET_PTR) {
+        conf->key_files = NULL;
+    }
+
     ngx_conf_merge_ptr_value(conf->key_requests, prev->key_requests, NULL);
     ngx_conf_merge_value(conf->key_cache, prev->key_cache, NGX_CONF_UNSET);
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
@@ -1778,7 +1815,9 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* never skip the signature check for want of a key */
 
-    if (conf->realm && conf->keys == NULL && conf->key_requests == NULL) {
+    if (conf->realm && conf->keys == NULL && conf->key_files == NULL
+        && conf->key_requests == NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"auth_jwt\" is enabled but no "
                            "\"auth_jwt_key_file\" or "
@@ -1788,7 +1827,8 @@ ngx_http_auth_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* keys from files are known now: they must serve the token type */
 
-    if (conf->realm && conf->keys && conf->key_requests == NULL
+    if (conf->realm && conf->keys && conf->key_files == NULL
+        && conf->key_requests == NULL
         && ajwt_keyset_check_type(conf->keys, conf->type, err, sizeof(err))
            != 0)
     {
@@ -1945,6 +1985,10 @@ ngx_http_auth_jwt_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (amcf->key_files) {
+        ngx_http_auth_jwt_keyfiles_init_process(amcf->key_files);
+    }
+
     if (amcf->store == NULL) {
         return NGX_OK;
     }
@@ -1967,6 +2011,10 @@ ngx_http_auth_jwt_exit_process(ngx_cycle_t *cycle)
 
     if (amcf && amcf->keys) {
         ngx_http_auth_jwt_keys_exit_process(amcf->keys);
+    }
+
+    if (amcf && amcf->key_files) {
+        ngx_http_auth_jwt_keyfiles_exit_process(amcf->key_files);
     }
 }
 
@@ -2037,13 +2085,14 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_auth_jwt_loc_conf_t *ajlcf = conf;
 
-    char                  err[256];
-    ssize_t               n;
-    ngx_str_t            *value, name, data;
-    ngx_int_t             format;
-    ajwt_keyset_t        *file;
-    ngx_file_info_t       fi;
-    ngx_pool_cleanup_t   *cln;
+    char                            err[256];
+    ssize_t                         n;
+    ngx_str_t                      *value, name, data;
+    ngx_int_t                       format;
+    ajwt_keyset_t                  *file;
+    ngx_file_info_t                 fi;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_auth_jwt_main_conf_t  *amcf;
 
     value = cf->args->elts;
     name = value[1];
@@ -2053,12 +2102,25 @@ ngx_http_auth_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (name.len && name.data[0] == '$') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive: variables in the file name "
-                           "are not supported: keys are read once, at "
-                           "configuration time", &cmd->name);
-        return NGX_CONF_ERROR;
+    /* a name with variables is read by the workers, at request time */
+
+    if (ngx_http_script_variables_count(&name)) {
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_auth_jwt_module);
+
+        if (amcf->key_files == NULL) {
+            amcf->key_files = ngx_http_auth_jwt_keyfiles_create(cf);
+            if (amcf->key_files == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (ajlcf->key_files == NGX_CONF_UNSET_PTR) {
+            ajlcf->key_files = NULL;
+        }
+
+        return ngx_http_auth_jwt_keyfile_add(cf, &ajlcf->key_files, &name,
+                                             format);
     }
 
     if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {

@@ -195,9 +195,8 @@ fails('auth_jwt_key_request /_jwks pem;',
     qr/"auth_jwt_key_request" directive: invalid format "pem": "jwks" or "keyval" is expected/,
     'auth_jwt_key_request format pem');
 loads('auth_jwt_key_request /_jwks keyval;', 'auth_jwt_key_request keyval');
-fails('auth_jwt_key_file $jwks_file;',
-    qr/"auth_jwt_key_file" directive: variables in the file name are not supported/,
-    'variables in a key file name');
+loads('auth_jwt_key_file %%TESTDIR%%/keys/$host.json keyval;',
+    'variables in a keyval key file name (key_file_var.t)');
 
 ###############################################################################
 # auth_jwt_phase
