@@ -15,9 +15,12 @@ public func ajwt_mc_frame_gets(
     guard let buffer = UnsafeRawBufferPointer(buf), nkeys >= 0, nkeys == 0 || (keys != nil && items != nil) else {
         return AJWT_MC_INVALID
     }
-    for i in 0..<nkeys {
-        items?[i] = ajwt_mc_item_t(value: ajwt_str_t(data: nil, len: 0), flags: 0, cas: 0)
+    func clear() {
+        for i in 0..<nkeys {
+            items?[i] = ajwt_mc_item_t(value: ajwt_str_t(data: nil, len: 0), flags: 0, cas: 0)
+        }
     }
+    clear()
     let framing = MemcachedReply.frameGets(
         buffer,
         keyCount: nkeys,
@@ -31,6 +34,10 @@ public func ajwt_mc_frame_gets(
             )
         }
     )
+    // Items are the reply's only once it is whole and valid.
+    if case .done = framing {} else {
+        clear()
+    }
     return framing.cFraming(length)
 }
 
