@@ -36,7 +36,12 @@ let package = Package(
             pkgConfig: "libmemcached",
             providers: [.apt(["libmemcached-dev"])]
         ),
-        .target(name: "SessionStore", dependencies: ["CLibMemcached", "JWTCore"]),
+        // Which memcached server holds a key: libmemcached's ketama placement, without libmemcached.
+        .target(
+            name: "MemcachedRing",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "SessionStore", dependencies: ["CLibMemcached", "JWTCore", "MemcachedRing"]),
         .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "SessionStore"]),
         // Signing keys (JWK, JWKS, PEM) and JWS signing, for jwtctl and auth servers. Uses Foundation, so it stays
         // out of AuthJWT's closure and so out of the module.
@@ -61,7 +66,7 @@ let package = Package(
         // Fixtures/: JWE tokens minted by Perl's Crypt::JWT (make-jwe-fixtures.pl), read through #filePath.
         .testTarget(
             name: "JWTCoreTests",
-            dependencies: ["CAuthJWT", "AuthJWT", "JWTCore", "SessionStore", "JWTIssuer"],
+            dependencies: ["CAuthJWT", "AuthJWT", "JWTCore", "MemcachedRing", "SessionStore", "JWTIssuer"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,5 +1,6 @@
 import CLibMemcached
 import JWTCore
+import MemcachedRing
 
 /// Which memcached server holds a key, computed exactly as `SessionStore` distributes keys (libmemcached's
 /// libketama-compatible ring), without connecting anywhere: for a client that does its own I/O, such as the
@@ -42,10 +43,12 @@ func makeClient(
     servers: [String],
     timeoutMilliseconds: UInt32?
 ) throws(SessionStoreError) -> UnsafeMutablePointer<memcached_st> {
-    guard !servers.isEmpty else {
-        throw .noServers
+    let addresses: [MemcachedServer]
+    do {
+        addresses = try MemcachedServer.parseList(servers)
+    } catch {
+        throw SessionStoreError(error.description)
     }
-    let addresses = try servers.map { (server) throws(SessionStoreError) in try MemcachedServer(parsing: server) }
     guard let handle = memcached_create(nil) else {
         throw .clientAllocationFailed
     }
