@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 //
-// The Swift half of ngx_http_auth_jwt_module: a pure core (JWTCore), a thin C bridge (AuthJWT, the only
-// code that touches C pointers, built as the static archive the nginx module links), and jwtctl.
+// The Swift half of ngx_http_auth_jwt_module: a pure core (JWTCore), the session decisions (SessionCore), the
+// session store's ring (MemcachedRing), a thin C bridge (AuthJWT, the only code that touches C pointers, built as
+// the static archive the nginx module links), and jwtctl.
 import PackageDescription
 
 let package = Package(
@@ -11,6 +12,7 @@ let package = Package(
         .executable(name: "jwtctl", targets: ["jwtctl"]),
         // For auth servers written in Swift (examples/auth-server): the verifier, the session store, and signing.
         .library(name: "JWTCore", targets: ["JWTCore"]),
+        .library(name: "SessionCore", targets: ["SessionCore"]),
         .library(name: "SessionStore", targets: ["SessionStore"]),
         .library(name: "JWTIssuer", targets: ["JWTIssuer"]),
     ],
@@ -41,8 +43,12 @@ let package = Package(
             name: "MemcachedRing",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "SessionStore", dependencies: ["CLibMemcached", "JWTCore", "MemcachedRing"]),
-        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "SessionStore"]),
+        // Every session and revocation outcome, with one reason vocabulary: the module (through AuthJWT), jwtctl and
+        // auth servers (through SessionStore) decide with it. Pure Swift, no I/O.
+        .target(name: "SessionCore", dependencies: ["JWTCore"]),
+        .target(name: "SessionStore", dependencies: ["CLibMemcached", "MemcachedRing", "SessionCore"]),
+        // The module's archive: no libmemcached in its closure (the module does its own memcached I/O).
+        .target(name: "AuthJWT", dependencies: ["CAuthJWT", "JWTCore", "MemcachedRing", "SessionCore"]),
         // Signing keys (JWK, JWKS, PEM) and JWS signing, for jwtctl and auth servers. Uses Foundation, so it stays
         // out of AuthJWT's closure and so out of the module.
         .target(
@@ -58,6 +64,7 @@ let package = Package(
                 "CAuthJWT",
                 "AuthJWT",
                 "JWTCore",
+                "SessionCore",
                 "SessionStore",
                 "JWTIssuer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,7 +73,9 @@ let package = Package(
         // Fixtures/: JWE tokens minted by Perl's Crypt::JWT (make-jwe-fixtures.pl), read through #filePath.
         .testTarget(
             name: "JWTCoreTests",
-            dependencies: ["CAuthJWT", "AuthJWT", "JWTCore", "MemcachedRing", "SessionStore", "JWTIssuer"],
+            dependencies: [
+                "CAuthJWT", "AuthJWT", "JWTCore", "MemcachedRing", "SessionCore", "SessionStore", "JWTIssuer",
+            ],
             exclude: ["Fixtures"]
         ),
     ]

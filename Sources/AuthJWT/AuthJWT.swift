@@ -23,6 +23,7 @@ public func ajwt_status_name(_ status: ajwt_status_t) -> UnsafePointer<CChar>? {
     case AJWT_FORBIDDEN: name = "FORBIDDEN"
     case AJWT_SESSION_STORE_UNAVAILABLE: name = "SESSION_STORE_UNAVAILABLE"
     case AJWT_KEYS_UNAVAILABLE: name = "KEYS_UNAVAILABLE"
+    case AJWT_TOKEN_REVOKED: name = "TOKEN_REVOKED"
     default: name = "UNKNOWN"
     }
     return name.cString

@@ -3,6 +3,7 @@ import AuthJWT
 import CAuthJWT
 import Foundation
 import JWTCore
+import SessionCore
 import SessionStore
 
 struct Session: ParsableCommand {

@@ -1,4 +1,5 @@
 import MemcachedRing
+import SessionCore
 import SessionStore
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import JWTCore
+import SessionCore
 import Synchronization
 import Testing
 
