@@ -164,6 +164,12 @@ public final class SessionStore: @unchecked Sendable {
         }
     }
 
+    /// Stores a revocation record under `key` (`Revocation.record`), expiring at `until` (seconds since the Epoch;
+    /// 0: never): until then `auth_jwt_revocation` refuses the tokens that name the key.
+    public func revoke(key: String, revokedAt: Int64, until: Int64) throws(SessionError) {
+        try self.create(key: key, record: Revocation.record(revokedAt: revokedAt), expiresAt: until)
+    }
+
     /// Deletes the record under `key`, as an auth server does at logout: `true` if there was one.
     public func delete(key: String) throws(SessionError) -> Bool {
         try Self.withKey(key) { (key) throws(SessionError) in
