@@ -67,7 +67,7 @@ ngx_auth_jwt_libs = -Wl,--version-script=$(CURDIR)/nginx-module/ngx_http_auth_jw
     $(SWIFT_STATIC)/$(shell uname -m)/swiftrt.o \
     -Wl,--start-group $(1)/libAuthJWT.a \
     $(foreach l,$(SWIFT_RTLIBS),$(SWIFT_STATIC)/lib$(l).a) -Wl,--end-group \
-    -lmemcached -lmemcachedutil -lstdc++ -lm -ldl -lpthread -lutil
+    -lstdc++ -lm -ldl -lpthread -lutil
 
 # Debian builds its nginx modules with these flags.
 CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \

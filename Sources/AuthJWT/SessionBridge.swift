@@ -1,11 +1,12 @@
-// The session half of ajwt.h, over JWTCore's session decision and SessionStore's server ring.
+// The session half of ajwt.h, over SessionCore's decisions and MemcachedRing's placement.
 //
 // Total like the rest of the bridge: NULL pointers, impossible lengths and hostile bytes yield a status and a static
 // reason, never a trap.
 
 import CAuthJWT
 import JWTCore
-import SessionStore
+import MemcachedRing
+import SessionCore
 
 // MARK: - The decision
 
@@ -27,11 +28,9 @@ public func ajwt_session_decide(
     _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
 ) -> ajwt_status_t {
     update?.pointee = ajwt_session_update_t(updated_len: 0, expires_at: 0)
-    if record.data == nil {
-        reason?.pointee = ("no session record" as StaticString).cString
-        return AJWT_LOGGED_OUT
-    }
-    guard let recordBytes = UnsafeRawBufferPointer(record), let fingerprintBytes = UnsafeRawBufferPointer(fingerprint),
+    // A NULL record is the store's "no record"; any other pair must describe memory.
+    let recordBytes = record.data == nil ? nil : UnsafeRawBufferPointer(record)
+    guard record.data == nil || recordBytes != nil, let fingerprintBytes = UnsafeRawBufferPointer(fingerprint),
         let scratch = UnsafeMutableRawBufferPointer(cBytes: out, count: out_len)
     else {
         reason?.pointee = ("invalid arguments to ajwt_session_decide" as StaticString).cString
@@ -52,9 +51,37 @@ public func ajwt_session_decide(
         reason?.pointee = nil
         return AJWT_OK
     } catch {
-        reason?.pointee = error.reason.cString
-        return error.status.cStatus
+        return refuse(error, reason)
     }
+}
+
+@c @implementation
+public func ajwt_session_check_length(
+    _ bytes: UInt64,
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> ajwt_status_t {
+    outcome(reason) { () throws(SessionError) in try SessionRecord.checkLength(bytes) }
+}
+
+@c @implementation
+public func ajwt_session_touched(
+    _ line: ajwt_str_t,
+    _ kind: UnsafeMutablePointer<ajwt_cas_reply_t>?,
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> ajwt_status_t {
+    let reply = UnsafeRawBufferPointer(line).map(CASReply.init(line:)) ?? .unexpected
+    kind?.pointee = reply.cReply
+    return outcome(reason) { () throws(SessionError) in try reply.check() }
+}
+
+// MARK: - Revocation
+
+@c @implementation
+public func ajwt_revocation_decide(
+    _ present: Int32,
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> ajwt_status_t {
+    outcome(reason) { () throws(SessionError) in try Revocation.check(recordPresent: present != 0) }
 }
 
 // MARK: - The ring
@@ -82,7 +109,7 @@ public func ajwt_ring_create(
         names.append(String(decoding: bytes, as: UTF8.self))
     }
     do {
-        let ring = try ServerRing(servers: names)
+        let ring = RingBox(try KetamaRing(servers: names))
         return OpaquePointer(Unmanaged.passRetained(ring).toOpaque())
     } catch {
         copyMessage(error.description, into: err, capacity: errlen)
@@ -95,7 +122,7 @@ public func ajwt_ring_free(_ ring: OpaquePointer?) {
     guard let ring else {
         return
     }
-    Unmanaged<ServerRing>.fromOpaque(UnsafeRawPointer(ring)).release()
+    Unmanaged<RingBox>.fromOpaque(UnsafeRawPointer(ring)).release()
 }
 
 @c @implementation
@@ -109,16 +136,43 @@ public func ajwt_ring_locate(
         reason?.pointee = ("invalid arguments to ajwt_ring_locate" as StaticString).cString
         return AJWT_INVALID_TOKEN
     }
-    do {
+    return outcome(reason) { () throws(SessionError) in
+        try SessionKey.validate(keyBytes)
         // Borrowed: the caller keeps the ring alive for the call.
-        server.pointee = try Unmanaged<ServerRing>.fromOpaque(UnsafeRawPointer(ring)).takeUnretainedValue()
+        server.pointee = Unmanaged<RingBox>.fromOpaque(UnsafeRawPointer(ring)).takeUnretainedValue().ring
             .serverIndex(forKey: keyBytes)
+    }
+}
+
+/// The ring behind an `ajwt_ring_t` pointer.
+private final class RingBox: Sendable {
+    let ring: KetamaRing
+
+    init(_ ring: KetamaRing) {
+        self.ring = ring
+    }
+}
+
+// MARK: - Outcomes
+
+/// `AJWT_OK` with a NULL reason when `decision` passes; else the refusal's status and static reason.
+private func outcome(
+    _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+    _ decision: () throws(SessionError) -> Void
+) -> ajwt_status_t {
+    do {
+        try decision()
         reason?.pointee = nil
         return AJWT_OK
     } catch {
-        reason?.pointee = error.reason.cString
-        return error.status.cStatus
+        return refuse(error, reason)
     }
+}
+
+/// The refusal's status, with its static reason written to `reason`.
+private func refuse(_ error: SessionError, _ reason: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> ajwt_status_t {
+    reason?.pointee = error.reason.cString
+    return error.status.cStatus
 }
 
 // MARK: - Conversions
@@ -133,6 +187,19 @@ extension SessionError.Status {
         case .sessionIdleTimeout: return AJWT_SESSION_IDLE_TIMEOUT
         case .invalidSession: return AJWT_INVALID_SESSION
         case .sessionStoreUnavailable: return AJWT_SESSION_STORE_UNAVAILABLE
+        case .tokenRevoked: return AJWT_TOKEN_REVOKED
+        }
+    }
+}
+
+extension CASReply {
+    /// The C reply kind.
+    var cReply: ajwt_cas_reply_t {
+        switch self {
+        case .stored: return AJWT_CAS_STORED
+        case .exists: return AJWT_CAS_EXISTS
+        case .notFound: return AJWT_CAS_NOT_FOUND
+        case .unexpected: return AJWT_CAS_UNEXPECTED
         }
     }
 }

@@ -10,7 +10,7 @@ public enum JSONKind: Sendable, Hashable {
 }
 
 /// Why a JSON text was rejected.
-enum JSONError: Error, Hashable {
+package enum JSONError: Error, Hashable {
     /// Not JSON: an unexpected byte, a missing separator, a truncated value, `NaN`, `Infinity`, ...
     case syntax
     /// A number outside RFC 8259's grammar (`01`, `1.`, `+1`, `.5`, `1e`).
@@ -33,9 +33,9 @@ enum JSONError: Error, Hashable {
 
 /// A scanned JSON value: its kind and its bytes. For a string the bytes are its escaped contents, without the
 /// quotes (see `UnescapedBytes`); for anything else, the value's JSON text.
-struct JSONSpan {
-    let kind: JSONKind
-    let bytes: UnsafeRawBufferPointer
+package struct JSONSpan {
+    package let kind: JSONKind
+    package let bytes: UnsafeRawBufferPointer
 }
 
 extension JSONSpan {
@@ -81,7 +81,7 @@ struct JSONIgnoringVisitor: JSONMemberVisitor {
 ///
 /// It runs on every request, over every header and payload, so it reads through a pointer that it compares with
 /// the end, rather than through offsets into a buffer.
-struct JSONScanner {
+package struct JSONScanner {
     /// The deepest nesting of arrays and objects accepted (`AJWT_MAX_JSON_DEPTH`).
     static var maximumNesting: Int { ABILimits.maximumJSONDepth }
 
@@ -97,7 +97,7 @@ struct JSONScanner {
     /// `nil` when scanning text that was already validated.
     private var openMemberNames: MemberNameStack?
 
-    init(_ bytes: UnsafeRawBufferPointer, memberNames: MemberNameStack? = nil) {
+    package init(_ bytes: UnsafeRawBufferPointer, memberNames: MemberNameStack? = nil) {
         // An empty buffer may have no address; it scans as the empty document at a constant string's.
         let bytes = bytes.baseAddress == nil ? UnsafeRawBufferPointer(start: ("" as StaticString).utf8Start, count: 0) : bytes
         let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -111,7 +111,7 @@ struct JSONScanner {
     ///
     /// - Parameter memberNameStorage: room for the member names of the objects open at once; at least
     ///   `MemberNameStack.capacity(forDocumentCount: document.count)` entries guarantees it suffices.
-    static func validate(
+    package static func validate(
         _ document: UnsafeRawBufferPointer,
         memberNameStorage: UnsafeMutableBufferPointer<MemberName>
     ) throws(JSONError) -> JSONSpan {
@@ -175,7 +175,10 @@ struct JSONScanner {
     ///
     /// - Returns: the member's name and its value, or `nil` after the closing brace.
     @inline(__always)
-    mutating func scanMember(isFirst: inout Bool, nesting: Int) throws(JSONError) -> (name: JSONName, value: JSONSpan)? {
+    package mutating func scanMember(
+        isFirst: inout Bool,
+        nesting: Int
+    ) throws(JSONError) -> (name: JSONName, value: JSONSpan)? {
         guard try self.advanceToNextItem(isFirst: &isFirst, closing: UInt8(ascii: "}")) else {
             return nil
         }
@@ -205,7 +208,7 @@ struct JSONScanner {
     /// Whitespace before it is skipped: a whole document (a header, a payload, a session record) may have some
     /// around its value.
     @inline(__always)
-    mutating func enterContainer(nesting: Int) throws(JSONError) -> Int {
+    package mutating func enterContainer(nesting: Int) throws(JSONError) -> Int {
         guard nesting < Self.maximumNesting else {
             throw .tooDeep
         }

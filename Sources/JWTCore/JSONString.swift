@@ -3,18 +3,18 @@
 /// Member names are compared through this view, so `"alg"` and `"\u0061lg"` are the same name. It never
 /// traps and never yields more bytes than it reads, even on contents a validator would reject: a malformed
 /// escape yields the escaped character itself and a lone surrogate yields U+FFFD.
-struct UnescapedBytes: Sequence, IteratorProtocol {
+package struct UnescapedBytes: Sequence, IteratorProtocol {
     private let escaped: UnsafeRawBufferPointer
     private var position = 0
     /// Bytes of the current character still to be yielded, lowest byte first.
     private var pending: UInt32 = 0
     private var pendingCount = 0
 
-    init(_ escaped: UnsafeRawBufferPointer) {
+    package init(_ escaped: UnsafeRawBufferPointer) {
         self.escaped = escaped
     }
 
-    mutating func next() -> UInt8? {
+    package mutating func next() -> UInt8? {
         if self.pendingCount > 0 {
             return self.takePending()
         }
@@ -111,7 +111,7 @@ enum ASCII {
 ///
 /// Names compare by their decoded bytes, so `"alg"` and `"\u0061lg"` are the same name; a name without an escape
 /// is its own decoding, so comparing two such names (nearly always the case) is comparing bytes.
-struct JSONName {
+package struct JSONName {
     let escaped: UnsafeRawBufferPointer
     let hasEscape: Bool
 
@@ -144,7 +144,7 @@ struct JSONName {
 
     /// Whether this name decodes to `name`.
     @inline(__always)
-    func equals(_ name: StaticString) -> Bool {
+    package func equals(_ name: StaticString) -> Bool {
         self.equals(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
     }
 

@@ -1,5 +1,5 @@
 /// Where a member name's escaped contents lie in the document being scanned, and whether they hold an escape.
-struct MemberName {
+package struct MemberName {
     var start: UInt32
     /// The end offset; the top bit says whether the name holds an escape (offsets stay below 2^31).
     private var endAndEscape: UInt32
@@ -45,7 +45,7 @@ struct MemberName {
 /// When an object closes, its names are checked for duplicates: pairwise for small objects (the usual header
 /// or claims set has 2 to 10 members, so this is a handful of length comparisons), and for larger ones by
 /// sorting by decoded bytes and comparing neighbours, so that a hostile object costs O(n log n) comparisons.
-struct MemberNameStack {
+package struct MemberNameStack {
     /// Objects with at most this many members are checked pairwise: up to 120 comparisons, most of them of
     /// lengths alone.
     static let pairwiseLimit = 16
@@ -58,7 +58,7 @@ struct MemberNameStack {
     }
 
     /// Enough entries for any document of `documentCount` bytes: every member takes at least 4 bytes (`"":0`).
-    static func capacity(forDocumentCount documentCount: Int) -> Int {
+    package static func capacity(forDocumentCount documentCount: Int) -> Int {
         documentCount / 4 + 1
     }
 

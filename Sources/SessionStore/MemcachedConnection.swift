@@ -1,5 +1,5 @@
 import CLibMemcached
-import JWTCore
+import SessionCore
 
 /// An item read with `gets`: the libmemcached result that owns its value, freed with the item.
 struct MemcachedItem: ~Copyable {
@@ -32,6 +32,15 @@ public enum CASOutcome: Sendable, Hashable {
     case changed
     /// The item is gone.
     case deleted
+
+    /// The reply memcached sent, whose meaning for a request `CASReply` decides.
+    var reply: CASReply {
+        switch self {
+        case .stored: return .stored
+        case .changed: return .exists
+        case .deleted: return .notFound
+        }
+    }
 }
 
 /// The memcached commands the session store sends, on one handle taken from the pool.

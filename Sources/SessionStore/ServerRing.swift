@@ -1,9 +1,10 @@
 import CLibMemcached
-import JWTCore
+import MemcachedRing
+import SessionCore
 
-/// Which memcached server holds a key, computed exactly as `SessionStore` distributes keys (libmemcached's
-/// libketama-compatible ring), without connecting anywhere: for a client that does its own I/O, such as the
-/// nginx module on its event loop, so that it reads each record where an auth server using `SessionStore` wrote it.
+/// Which memcached server holds a key, as libmemcached itself computes it for `SessionStore` (its
+/// libketama-compatible ring), without connecting anywhere: the reference `KetamaRing` (the placement the nginx
+/// module uses, without libmemcached) is checked against.
 ///
 /// Immutable once built; safe to share across threads and `fork`.
 public final class ServerRing: @unchecked Sendable {
@@ -42,10 +43,12 @@ func makeClient(
     servers: [String],
     timeoutMilliseconds: UInt32?
 ) throws(SessionStoreError) -> UnsafeMutablePointer<memcached_st> {
-    guard !servers.isEmpty else {
-        throw .noServers
+    let addresses: [MemcachedServer]
+    do {
+        addresses = try MemcachedServer.parseList(servers)
+    } catch {
+        throw SessionStoreError(error.description)
     }
-    let addresses = try servers.map { (server) throws(SessionStoreError) in try MemcachedServer(parsing: server) }
     guard let handle = memcached_create(nil) else {
         throw .clientAllocationFailed
     }

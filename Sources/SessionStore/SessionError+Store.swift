@@ -1,14 +1,7 @@
 import CLibMemcached
-import JWTCore
+import SessionCore
 
 extension SessionError {
-    // The request's key.
-    public static let invalidKey = Self("session key is not a valid memcached key", status: .invalidToken)
-
-    // What memcached said.
-    public static let noRecord = Self("no session record", status: .loggedOut)
-    public static let deletedDuringCheck = Self("session deleted during the check", status: .loggedOut)
-
     // Why memcached could not answer; all fail closed with 503.
     public static let storeTimeout = Self("session store did not answer in time", status: .sessionStoreUnavailable)
     public static let storeUnreachable = Self("session store unreachable", status: .sessionStoreUnavailable)

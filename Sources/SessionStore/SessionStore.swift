@@ -1,5 +1,5 @@
 import CLibMemcached
-import JWTCore
+import SessionCore
 
 /// The session store: memcached servers holding one session record per token (README.md, "The session record (for
 /// auth-server authors)").
@@ -46,11 +46,12 @@ public final class SessionStore: @unchecked Sendable {
         memcached_free(self.master)
     }
 
-    /// The session check for one request: reads the record under `key` (`gets`), decides with
-    /// `SessionRecord.decide` (as nginx does: a touch is due after `touch` seconds, or half the record's
-    /// `session_idle_timeout` when that is sooner), and when a touch is due writes the updated record back with
-    /// compare-and-swap, keeping the entry's flags and expiry (`expires_at`, else none), so that a delete (logout)
-    /// between the read and the write stays deleted.
+    /// The session check for one request, with the decisions the nginx module makes (SessionCore): reads the
+    /// record under `key` (`gets`), decides with `SessionRecord.decide` (no record, its length, its contents; a
+    /// touch is due after `touch` seconds, or half the record's `session_idle_timeout` when that is sooner), and
+    /// when a touch is due writes the updated record back with compare-and-swap, keeping the entry's flags and
+    /// expiry (`expires_at`, else none), and reads the reply with `CASReply`, so that a delete (logout) between
+    /// the read and the write stays deleted.
     ///
     /// Blocks for network I/O, bounded by the timeout.
     ///
@@ -64,12 +65,17 @@ public final class SessionStore: @unchecked Sendable {
         try SessionKey.validate(key)
         try self.withConnection { (connection) throws(SessionError) in
             guard let item = try connection.gets(key) else {
-                throw .noRecord
+                _ = try SessionRecord.decide(
+                    nil,
+                    fingerprint: fingerprint,
+                    now: now,
+                    touch: touch,
+                    scratch: UnsafeMutableRawBufferPointer(start: nil, count: 0)
+                )
+                return
             }
             let record = item.value
-            guard record.count <= SessionRecord.maximumLength else {
-                throw .recordTooLong
-            }
+            try SessionRecord.checkLength(UInt64(record.count))
             try withUnsafeTemporaryAllocation(
                 byteCount: SessionRecord.scratchSize(forRecordLength: record.count),
                 alignment: MemoryLayout<UInt64>.alignment
@@ -91,13 +97,7 @@ public final class SessionStore: @unchecked Sendable {
                     flags: item.flags,
                     cas: item.cas
                 )
-                switch outcome {
-                case .stored, .changed:
-                    // Changed: another request touched the session first, which is as good.
-                    return
-                case .deleted:
-                    throw .deletedDuringCheck
-                }
+                try outcome.reply.check()
             }
         }
     }
@@ -162,6 +162,12 @@ public final class SessionStore: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Stores a revocation record under `key` (`Revocation.record`), expiring at `until` (seconds since the Epoch;
+    /// 0: never): until then `auth_jwt_revocation` refuses the tokens that name the key.
+    public func revoke(key: String, revokedAt: Int64, until: Int64) throws(SessionError) {
+        try self.create(key: key, record: Revocation.record(revokedAt: revokedAt), expiresAt: until)
     }
 
     /// Deletes the record under `key`, as an auth server does at logout: `true` if there was one.

@@ -9,7 +9,6 @@ public struct SessionStoreError: Error, Hashable, CustomStringConvertible {
         self.description = description
     }
 
-    static let noServers = Self("no memcached servers")
     static let zeroTimeout = Self("the memcached timeout must be at least 1 ms")
     static let clientAllocationFailed = Self("cannot create the memcached client")
     static let poolAllocationFailed = Self("cannot create the memcached connection pool")

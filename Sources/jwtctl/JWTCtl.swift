@@ -14,7 +14,7 @@ struct JWTCtl: ParsableCommand {
         discussion: """
             Exit status: 0 on success, 1 when a token is rejected (verify), 2 for usage and key errors.
             """,
-        subcommands: [Sign.self, Encrypt.self, Verify.self, JWKS.self, Session.self]
+        subcommands: [Sign.self, Encrypt.self, Verify.self, JWKS.self, Session.self, Revoke.self, Unrevoke.self]
     )
 
     /// Runs the command, mapping errors to the documented exit statuses: ArgumentParser's own usage

@@ -3,6 +3,7 @@ import AuthJWT
 import CAuthJWT
 import Foundation
 import JWTCore
+import SessionCore
 import SessionStore
 
 struct Session: ParsableCommand {
@@ -39,7 +40,7 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// Runs a store operation, mapping its refusal to exit status 2.
-private func storeOperation<Result>(_ body: () throws(SessionError) -> Result) throws -> Result {
+func storeOperation<Result>(_ body: () throws(SessionError) -> Result) throws -> Result {
     do {
         return try body()
     } catch {
@@ -48,7 +49,7 @@ private func storeOperation<Result>(_ body: () throws(SessionError) -> Result) t
 }
 
 /// The current time in seconds since the Epoch.
-private func currentTime() -> Int64 {
+func currentTime() -> Int64 {
     Int64(Date().timeIntervalSince1970)
 }
 

@@ -2,6 +2,7 @@ import CAuthJWT
 import Testing
 
 @testable import JWTCore
+@testable import SessionCore
 
 /// The limits ajwt.h declares are the ones the core enforces: each is accepted exactly up to the header's value.
 @Suite("Limits: ajwt.h is their single source of truth")
@@ -62,7 +63,7 @@ struct LimitsTests {
     @Test("the refusals' reasons name the header's limits")
     func reasons() {
         #expect("\(VerificationError.tokenTooLong.reason)".contains(" \(AJWT_MAX_TOKEN_LEN) "))
-        #expect("\(SessionError.recordTooLong.reason)".contains(" \(AJWT_MAX_SESSION_RECORD) "))
+        #expect("\(SessionError.recordTooLong.reason)".contains(" \(AJWT_MAX_SESSION_RECORD / 1024) KiB"))
     }
 
     /// An object whose member `a` holds arrays nested so that the document is `depth` levels deep.

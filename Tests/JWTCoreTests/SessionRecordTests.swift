@@ -1,6 +1,7 @@
 import Testing
 
 @testable import JWTCore
+@testable import SessionCore
 
 /// What `SessionRecord.decide` made of a record, in a comparable form.
 enum SessionOutcome: Hashable, CustomTestStringConvertible {

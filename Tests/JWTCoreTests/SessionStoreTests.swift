@@ -1,9 +1,11 @@
 import Foundation
 import JWTCore
+import SessionCore
 import Synchronization
 import Testing
 
 @testable import SessionStore
+@testable import MemcachedRing
 
 #if canImport(Glibc)
 import Glibc
@@ -324,7 +326,9 @@ struct SessionStoreTests {
 
     @Test("a store needs servers and a timeout")
     func configuration() {
-        #expect(throws: SessionStoreError.noServers) { try SessionStore(servers: [], timeoutMilliseconds: 100) }
+        #expect(throws: SessionStoreError("no memcached servers")) {
+            try SessionStore(servers: [], timeoutMilliseconds: 100)
+        }
         #expect(throws: SessionStoreError.zeroTimeout) {
             try SessionStore(servers: ["127.0.0.1:11211"], timeoutMilliseconds: 0)
         }

@@ -1,4 +1,5 @@
 import JWTCore
+import SessionCore
 import SessionStore
 import Testing
 
@@ -55,5 +56,38 @@ struct SessionStoreWriteTests {
         #expect(add?.status == .sessionStoreUnavailable)
         let read = #expect(throws: SessionError.self) { try unreachable.versionedRecord(forKey: "k") }
         #expect(read?.status == .sessionStoreUnavailable)
+    }
+}
+
+@Suite("Session store: revocation records", .serialized)
+struct SessionStoreRevocationTests {
+    @Test("revoke writes {\"revoked_at\":...} under the key; deleting it unrevokes")
+    func revokeAndUnrevoke() throws {
+        let server = try MemcachedServerProcess()
+        let store = try SessionStore(servers: [server.address], timeoutMilliseconds: 1000)
+        let now = epochSeconds()
+        try store.revoke(key: "revoked:jti:abc", revokedAt: now, until: now + 600)
+        #expect(try store.record(forKey: "revoked:jti:abc") == Array(#"{"revoked_at":\#(now)}"#.utf8))
+        #expect(try store.delete(key: "revoked:jti:abc"))
+        #expect(try store.record(forKey: "revoked:jti:abc") == nil)
+        #expect(try !store.delete(key: "revoked:jti:abc"))
+    }
+
+    @Test("the expiry is absolute: a revocation until a past time is gone at once; 0 lasts")
+    func expiryIsAbsolute() throws {
+        let server = try MemcachedServerProcess()
+        let store = try SessionStore(servers: [server.address], timeoutMilliseconds: 1000)
+        let now = epochSeconds()
+        try store.revoke(key: "revoked:sub:past", revokedAt: now, until: now - 10)
+        #expect(try store.record(forKey: "revoked:sub:past") == nil)
+        try store.revoke(key: "revoked:sub:forever", revokedAt: now, until: 0)
+        #expect(try store.record(forKey: "revoked:sub:forever") != nil)
+    }
+
+    @Test("revoke refuses a key memcached cannot take")
+    func invalidKey() throws {
+        let server = try MemcachedServerProcess()
+        let store = try SessionStore(servers: [server.address], timeoutMilliseconds: 1000)
+        #expect(throws: SessionError.invalidKey) { try store.revoke(key: "revoked:jti:a b", revokedAt: 1, until: 0) }
     }
 }

@@ -1,4 +1,5 @@
 import JWTCore
+import SessionCore
 import SessionStore
 import Testing
 

@@ -39,6 +39,7 @@ let package = Package(
                 "CCrypt",
                 .product(name: "JWTCore", package: "nginx-auth-jwt"),
                 .product(name: "JWTIssuer", package: "nginx-auth-jwt"),
+                .product(name: "SessionCore", package: "nginx-auth-jwt"),
                 .product(name: "SessionStore", package: "nginx-auth-jwt"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -71,6 +72,7 @@ let package = Package(
                 "AuthServerCore",
                 .product(name: "JWTCore", package: "nginx-auth-jwt"),
                 .product(name: "JWTIssuer", package: "nginx-auth-jwt"),
+                .product(name: "SessionCore", package: "nginx-auth-jwt"),
                 .product(name: "SessionStore", package: "nginx-auth-jwt"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // Opening nested tokens independently of JWTCore (AES key wrap, AES-GCM).

@@ -6,7 +6,8 @@
 # 200 with the user and roles nginx forwarded; another device gets
 # FINGERPRINT_MISMATCH; a refresh gives a token for the same session; logout
 # and logout-all refuse a token without its session's fingerprint, as nginx
-# does; logout ends the session (LOGGED_OUT); a short-idle user times out;
+# does; logout ends the session (LOGGED_OUT) and, with --revoke-key, writes
+# the token's revocation record until its exp; a short-idle user times out;
 # logout-all ends every session of the user; a refresh token used twice ends
 # its session, whichever party refreshed first; a second auth server with
 # --keys-dir publishes its keys at /.well-known/jwks.json (Crypt::JWT verifies
@@ -90,7 +91,8 @@ write_jwks('jwks.json', jwk_public('p256', alg => 'ES256'));
 
 start_auth_server('auth', '--users', testdir() . '/users.json',
     '--signing-key', key_file('p256', 'priv'), '--kid', 'p256',
-    '--jwks', testdir() . '/jwks.json', '--memcached', $MC);
+    '--jwks', testdir() . '/jwks.json', '--memcached', $MC,
+    '--revoke-key', 'revoked:jti:{tokenId}');
 
 start_nginx(<<'EOF');
     auth_jwt_memcached 127.0.0.1:%%PORT_mc_a%% timeout=500ms;
@@ -239,6 +241,8 @@ for my $fp (undef, 'stolen', '') {
 }
 ok(defined mc_get('a', "session:$tid"),
     'refused logouts: the record is still there');
+ok(!defined mc_get('a', "revoked:jti:$tid"),
+    'refused logouts: the token is not revoked');
 is(api($refreshed, 'laptop-1')->{status}, 200,
     'refused logouts: the API still answers 200');
 
@@ -246,6 +250,14 @@ $res = logout('/auth/logout', $token, 'laptop-1');
 is($res->{status}, 200, 'logout: 200') or diag($res->{body});
 is(decoded($res->{body})->{sessions_ended}, 1, 'logout: one session ended');
 ok(!defined mc_get('a', "session:$tid"), 'logout: the record is gone');
+my $revocation = mc_meta('a', "revoked:jti:$tid");
+ok($revocation, 'logout (--revoke-key): a revocation record for the token');
+my $left = ($claims->{exp} // 0) - now();
+ok($revocation && abs($revocation->{ttl} - $left) <= 2,
+    'logout: the revocation expires at the token\'s exp')
+    or diag('ttl ' . ($revocation ? $revocation->{ttl} : 'none') . ", exp in $left s");
+like($revocation ? $revocation->{value} : '', qr/^\{"revoked_at":\d+\}$/,
+    'logout: the revocation record says when');
 is_rejected(api($token, 'laptop-1'), 401, 'LOGGED_OUT', 'API after logout',
     realm => 'demo');
 is_rejected(api($refreshed, 'laptop-1'), 401, 'LOGGED_OUT',

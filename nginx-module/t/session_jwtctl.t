@@ -1,10 +1,12 @@
 #!/usr/bin/perl
 
-# jwtctl session create / show / delete against Cache::Memcached::Fast (an
-# independent client) and memcached's own view (mg: value, TTL), and
+# jwtctl session create / show / delete and jwtctl revoke / unrevoke
+# against Cache::Memcached::Fast (an independent client) and memcached's own
+# view (mg: value, TTL), and
 # against nginx: a session jwtctl creates is accepted, one it deletes is
 # LOGGED_OUT, and with two servers jwtctl puts each key on the server the
-# module reads it from (both use libmemcached's consistent hashing).
+# module reads it from (libmemcached's consistent hashing, which the module
+# computes identically).
 
 use strict;
 use warnings;
@@ -151,6 +153,89 @@ cmp_ok(scalar @on_b, '>=', 3, 'two servers: some keys on b (' . @on_b . ')');
 @fail = grep { (session_cmd('show', '--server', $A, '--server', $B,
     '--key', $_))[0] != 0 } @keys[0 .. 9];
 is(scalar @fail, 0, 'two servers: show finds them') or diag("@fail");
+
+# revoke / unrevoke: a revocation record ({"revoked_at":...}) under the
+# key, expiring with the tokens it revokes, as auth_jwt_revocation reads it.
+sub revocation_cmd {
+    my (@args) = @_;
+    return jwtctl([ @args ]);
+}
+
+my $until = now() + 600;
+($rc, $out, $err) = revocation_cmd('revoke', 'revoked:jti:j1', '--server', $A,
+    '--until', $until);
+is($rc, 0, 'revoke --until: exit 0') or diag($err);
+$m = mc_meta('a', 'revoked:jti:j1');
+ok($m, 'revoke: the record is in memcached');
+ok($m && $m->{ttl} > 590 && $m->{ttl} <= 601, 'revoke --until: memcached expiry')
+    or diag('ttl ' . ($m && $m->{ttl}));
+my $revoked_at = decoded($m ? $m->{value} : '')->{revoked_at} // 0;
+ok($revoked_at >= $until - 600 - 2 && $revoked_at <= now(),
+    'revoke: the record says when') or diag($m && $m->{value});
+like($out, qr/until $until/, 'revoke: says until when');
+
+($rc, $out, $err) = revocation_cmd('revoke', 'revoked:sub:bob', '--server', $A,
+    '--ttl', '120');
+is($rc, 0, 'revoke --ttl: exit 0') or diag($err);
+$m = mc_meta('a', 'revoked:sub:bob');
+ok($m && $m->{ttl} > 110 && $m->{ttl} <= 121, 'revoke --ttl 120: memcached expiry')
+    or diag('ttl ' . ($m && $m->{ttl}));
+
+my $token = mint(claims => { sub => 'carol', jti => 'j2', exp => now() + 300 });
+($rc, $out, $err) = revocation_cmd('revoke', 'revoked:jti:j2', '--server', $A,
+    '--token', $token);
+is($rc, 0, 'revoke --token: exit 0') or diag($err);
+$m = mc_meta('a', 'revoked:jti:j2');
+ok($m && $m->{ttl} > 290 && $m->{ttl} <= 301, 'revoke --token: expires at the token\'s exp')
+    or diag('ttl ' . ($m && $m->{ttl}));
+
+($rc, $out, $err) = revocation_cmd('revoke', 'revoked:jti:j3', '--server', $A,
+    '--forever');
+is($rc, 0, 'revoke --forever: exit 0') or diag($err);
+$m = mc_meta('a', 'revoked:jti:j3');
+is($m && $m->{ttl}, -1, 'revoke --forever: no memcached expiry');
+
+# refusals: nothing written
+for my $case (
+    [ 'an until already past', '--until', now() - 5 ],
+    [ 'a token already expired', '--token',
+        mint(claims => { sub => 'x', exp => now() - 5 }) ],
+    [ 'a token without exp', '--token', mint(claims => { sub => 'x' }) ],
+    [ 'no lifetime' ],
+    [ 'two lifetimes', '--ttl', '10', '--forever' ],
+    [ 'a zero ttl', '--ttl', '0' ],
+    [ 'not a token', '--token', 'abc' ],
+) {
+    my ($what, @opts) = @$case;
+    ($rc, $out, $err) = revocation_cmd('revoke', 'revoked:refused', '--server', $A,
+        @opts);
+    is($rc, 2, "revoke with $what: exit 2");
+    isnt($err, '', "revoke with $what: says why");
+    ok(!defined mc_meta('a', 'revoked:refused'), "revoke with $what: nothing written");
+}
+like((revocation_cmd('revoke', 'revoked:refused', '--server', $A,
+    '--until', now() - 5))[2], qr/not after now/, 'revoke in the past: says so');
+($rc) = revocation_cmd('revoke', 'revoked a', '--server', $A, '--ttl', '10');
+is($rc, 2, 'revoke with a space in the key: exit 2');
+
+($rc, $out, $err) = revocation_cmd('unrevoke', 'revoked:jti:j1', '--server', $A);
+is($rc, 0, 'unrevoke: exit 0') or diag($err);
+like($out, qr/^unrevoked/, 'unrevoke: says it deleted the record');
+ok(!defined mc_meta('a', 'revoked:jti:j1'), 'unrevoke: the record is gone');
+($rc, $out, $err) = revocation_cmd('unrevoke', 'revoked:jti:j1', '--server', $A);
+is($rc, 0, 'unrevoke absent: exit 0') or diag($err);
+like($out, qr/^not revoked/, 'unrevoke absent: says there was none');
+
+# Two servers: the record is where the module looks for it (one server).
+my @revoked = map { "revoked:jti:dist-$_" } 1 .. 20;
+@fail = grep { (revocation_cmd('revoke', $_, '--server', $A, '--server', $B,
+    '--ttl', '60'))[0] != 0 } @revoked;
+is(scalar @fail, 0, 'two servers: revoke') or diag("@fail");
+my @revoked_on_a = grep { defined mc_meta('a', $_) } @revoked;
+my @revoked_on_b = grep { defined mc_meta('b', $_) } @revoked;
+is(@revoked_on_a + @revoked_on_b, scalar @revoked,
+    'two servers: each revocation on exactly one server');
+cmp_ok(scalar @revoked_on_b, '>=', 2, 'two servers: some revocations on b');
 
 # nginx finds what jwtctl wrote, on both servers.
 SKIP: {

@@ -2,7 +2,9 @@
 // memcached get, with the request's fingerprint, clock and touch interval taken from the input too. When a touch
 // is due, the updated record is checked: only "last_access_time" changed, now spelled as the clock, and deciding
 // the updated record again accepts it and rewrites it to the same bytes. The same record with JSON whitespace
-// around it (the same JSON text, RFC 8259 §2) must come to the same decision.
+// around it (the same JSON text, RFC 8259 §2) must come to the same decision. The record's bytes also go to
+// ajwt_session_touched as a reply line: only the three replies memcached sends let a request through or log it
+// out, and the kind agrees with the status.
 //
 // Input: one flags byte, the fingerprint's length, the fingerprint, then the record.
 //   flags bits 0-2  now:   1800000000, 0, -1, Int64.max, Int64.min, 1800000600, 1799999999, 1800086400
@@ -56,6 +58,36 @@ enum Session {
         return Decision(status: status, update: update, updated: Array(out.bytes.prefix(update.updated_len)))
     }
 
+    /// ajwt_session_touched on `line`.
+    static func checkTouchReply(_ line: UnsafeRawBufferPointer) {
+        var kind = ajwt_cas_reply_t(rawValue: 99)
+        var reason: UnsafePointer<CChar>?
+        let status = ajwt_session_touched(
+            ajwt_str_t(data: line.baseAddress?.assumingMemoryBound(to: UInt8.self), len: line.count),
+            &kind,
+            &reason
+        )
+        checkReason(status, reason, allowed: [AJWT_OK, AJWT_LOGGED_OUT, AJWT_SESSION_STORE_UNAVAILABLE])
+        let expected: ajwt_cas_reply_t
+        if line.elementsEqual("STORED\r\n".utf8) {
+            expected = AJWT_CAS_STORED
+        } else if line.elementsEqual("EXISTS\r\n".utf8) {
+            expected = AJWT_CAS_EXISTS
+        } else if line.elementsEqual("NOT_FOUND\r\n".utf8) {
+            expected = AJWT_CAS_NOT_FOUND
+        } else {
+            expected = AJWT_CAS_UNEXPECTED
+        }
+        require(kind == expected, "reply kind \(kind.rawValue) for a line that is \(expected.rawValue)")
+        let expectedStatus: ajwt_status_t =
+            switch expected {
+            case AJWT_CAS_STORED, AJWT_CAS_EXISTS: AJWT_OK
+            case AJWT_CAS_NOT_FOUND: AJWT_LOGGED_OUT
+            default: AJWT_SESSION_STORE_UNAVAILABLE
+            }
+        require(status == expectedStatus, "reply status \(status.rawValue) for kind \(kind.rawValue)")
+    }
+
     static func fuzz(_ input: UnsafeRawBufferPointer) {
         guard input.count >= 2 else {
             return
@@ -67,6 +99,7 @@ enum Session {
         let now = self.nows[Int(flags & 7)]
         let touch = self.touches[Int(flags >> 3 & 7)]
 
+        self.checkTouchReply(record)
         let decision = self.decide(record, fingerprint: fingerprint, now: now, touch: touch)
         if record.count + 5 <= Int(AJWT_MAX_SESSION_RECORD) {
             let padded = Array(" \r\n".utf8) + record + Array("\t ".utf8)

@@ -365,6 +365,10 @@ typedef struct {
  * The session decision, pure (no I/O): given a record's bytes, the
  * request's fingerprint (len 0: the request has none), now and the touch
  * interval (seconds), decides in the contract's order:
+ *   record.data NULL: the store has no record
+ *   for the key ("no session record")         -> AJWT_LOGGED_OUT
+ *   record longer than AJWT_MAX_SESSION_RECORD
+ *   ("session record longer than 64 KiB")     -> AJWT_INVALID_SESSION
  *   record not a JSON object with integer "last_access_time" and
  *   "session_idle_timeout" (and, when present, string "fingerprint" and
  *   integer "expires_at")                     -> AJWT_INVALID_SESSION
@@ -398,9 +402,16 @@ ajwt_status_t ajwt_session_decide(ajwt_str_t record, ajwt_str_t fingerprint,
  */
 size_t ajwt_session_update_size(size_t record_len);
 
-/* The record length a "VALUE" line announces: AJWT_OK, or AJWT_INVALID_SESSION past AJWT_MAX_SESSION_RECORD. */
+/*
+ * Checks the length of a record as a "VALUE" line announces it, before its
+ * bytes are read: AJWT_OK, or AJWT_INVALID_SESSION with *reason "session
+ * record longer than 64 KiB" when bytes > AJWT_MAX_SESSION_RECORD.
+ * Reentrant and thread-safe.
+ */
 ajwt_status_t ajwt_session_check_length(uint64_t bytes, const char **reason);
 
+
+/* memcached's reply to the "cas" that touches a session. */
 typedef enum {
     AJWT_CAS_STORED,
     AJWT_CAS_EXISTS,
@@ -408,10 +419,38 @@ typedef enum {
     AJWT_CAS_UNEXPECTED
 } ajwt_cas_reply_t;
 
-/* What the reply line to a touch's "cas" means for the request. */
-ajwt_status_t ajwt_session_touched(ajwt_str_t line, ajwt_cas_reply_t *kind, const char **reason);
+/*
+ * What the reply to a touch's "cas" means for the request; line is the
+ * whole reply line, "\r\n" included:
+ *   "STORED\r\n"                               -> AJWT_OK
+ *   "EXISTS\r\n" (another request touched the
+ *   session first, which is as good)          -> AJWT_OK
+ *   "NOT_FOUND\r\n" (deleted, as at logout,
+ *   between the read and the write: it stays
+ *   deleted; "session record deleted during
+ *   the check")                               -> AJWT_LOGGED_OUT
+ *   anything else, NULL data included
+ *   ("unexpected reply from memcached")       -> AJWT_SESSION_STORE_UNAVAILABLE
+ * *kind is set to the reply (for counters) when kind is not NULL; *reason
+ * to a static string explaining a rejection (NULL on AJWT_OK).
+ * Reentrant and thread-safe.
+ */
+ajwt_status_t ajwt_session_touched(ajwt_str_t line, ajwt_cas_reply_t *kind,
+    const char **reason);
 
-/* auth_jwt_revocation: a record present -> AJWT_TOKEN_REVOKED, absent -> AJWT_OK. */
+
+/*
+ * Revocation (auth_jwt_revocation): a record present in the session store
+ * under one of a token's revocation keys (such as "revoked:jti:<jti>")
+ * revokes the token; its contents do not matter. jwtctl revoke and the
+ * reference auth server write such records (README, docs/auth-server.md).
+ */
+
+/*
+ * Whether a revocation record was found for a key: present (non-zero) ->
+ * AJWT_TOKEN_REVOKED with *reason "token revoked"; absent -> AJWT_OK with
+ * *reason NULL. Reentrant and thread-safe.
+ */
 ajwt_status_t ajwt_revocation_decide(int present, const char **reason);
 
 
@@ -457,7 +496,8 @@ ajwt_mc_framing_t ajwt_mc_frame_line(ajwt_str_t buf, uint64_t *length);
  * holds a key, computed as libmemcached distributes keys for the project's
  * SessionStore (libketama compatible: weighted ketama, MD5), so that nginx
  * reads each record where an auth server using a libketama-compatible
- * client wrote it. The ring does no I/O: the caller talks to the server.
+ * client wrote it. Computed in Swift, without libmemcached (tested against
+ * it). The ring does no I/O: the caller talks to the server.
  */
 typedef struct ajwt_ring_s  ajwt_ring_t;
 

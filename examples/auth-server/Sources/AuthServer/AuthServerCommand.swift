@@ -105,6 +105,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Session key prefix: what auth_jwt_session key= puts before $jwt_claim_tokenId.")
     var sessionPrefix = "session:"
 
+    @Option(
+        name: .long,
+        help: """
+            At logout, also revoke the access token presented: a revocation record under this key (repeatable), \
+            naming the token's claim as {tokenId} or {sub}, such as 'revoked:jti:{tokenId}', until the token's exp, \
+            for nginx's auth_jwt_revocation.
+            """
+    )
+    var revokeKey: [String] = []
+
     @Option(name: .long, help: "Access token lifetime, in seconds.")
     var accessTokenLifetime: Int64 = 900
 
@@ -175,6 +185,9 @@ struct Serve: AsyncParsableCommand {
             configuration.sessionKeyPrefix = self.sessionPrefix
             configuration.jwksMaxAge = self.jwksMaxAge
             configuration.issuer = self.issuer
+            configuration.revocationKeys = try self.revokeKey.map { (template) throws(ConfigurationError) in
+                try RevocationKeyTemplate(template)
+            }
             let encryption = try self.encryptKey.map { (path) throws(ConfigurationError) in
                 try TokenEncryption(file: path, algorithm: self.encryptAlg, encryption: self.encryptEnc)
             }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import JWTCore
+import SessionCore
 import NIOCore
 
 /// A refusal: the HTTP status, a code in the module's vocabulary (`{"status":"<CODE>"}`, as nginx answers) and a
@@ -86,6 +87,7 @@ public struct AuthError: Error, Hashable, Sendable {
         case .invalidSession: Self(.unauthorized, "INVALID_SESSION", "the session record cannot be read")
         case .invalidToken: .invalidToken
         case .sessionStoreUnavailable: .storeUnavailable
+        case .tokenRevoked: Self(.unauthorized, "TOKEN_REVOKED", "the token is revoked")
         }
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JWTCore
 import JWTIssuer
+import SessionCore
 import SessionStore
 
 /// Lifetimes, key names and limits of the auth server.
@@ -22,6 +23,9 @@ public struct AuthConfiguration: Sendable {
     public var jwksMaxAge: Int64 = 300
     /// The tokens' `iss`, and the base of `/.well-known/openid-configuration`'s `jwks_uri`; `nil`: neither.
     public var issuer: String?
+    /// The revocation records written at logout for the access token presented, each expiring at that token's
+    /// `exp` (for nginx's `auth_jwt_revocation`); none by default.
+    public var revocationKeys: [RevocationKeyTemplate] = []
 
     public init() {}
 }
@@ -177,10 +181,28 @@ public final class AuthService: Sendable {
     }
 
     /// Ends the session of `accessToken`, presented with `fingerprint` (empty: none), which must be the one the
-    /// session is bound to, as nginx requires it. `false` when the session had ended already.
+    /// session is bound to, as nginx requires it, and writes its revocation records (`revocationKeys`), also when
+    /// the session had ended already, so that a logout retried after a store failure completes them. `false` when
+    /// the session had ended already.
     public func logout(accessToken: String, fingerprint: String) throws(AuthError) -> Bool {
         let claims = try self.verify(accessToken)
-        return try self.ledger.logout(claims.tokenID, of: claims.subject, fingerprint: fingerprint, now: self.clock())
+        let now = self.clock()
+        let ended = try self.ledger.logout(claims.tokenID, of: claims.subject, fingerprint: fingerprint, now: now)
+        try self.revoke(claims, now: now)
+        return ended
+    }
+
+    /// Writes the revocation records of a token, until its `exp`.
+    private func revoke(_ claims: AccessClaims, now: Int64) throws(AuthError) {
+        guard Revocation.isLive(until: claims.expires, now: now) else {
+            return
+        }
+        for template in self.configuration.revocationKeys {
+            let key = template.key(for: claims)
+            try storeCall { () throws(SessionError) in
+                try self.ledger.store.revoke(key: key, revokedAt: now, until: claims.expires)
+            }
+        }
     }
 
     /// Ends every session of the user of `accessToken`, whose own session must be live for a request with

@@ -1,6 +1,6 @@
-import JWTCore
+import SessionCore
 
-/// The module's own session decision (JWTCore's `SessionRecord.decide`), so that this server refuses exactly what
+/// The module's own session decision (SessionCore's `SessionRecord.decide`), so that this server refuses exactly what
 /// nginx refuses, with the same status: expired, another device or none (the fingerprint compared in constant
 /// time), idle, unreadable.
 enum SessionDecision {

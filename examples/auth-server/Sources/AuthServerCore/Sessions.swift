@@ -1,4 +1,4 @@
-import JWTCore
+import SessionCore
 import SessionStore
 
 /// The session record this server writes under `<prefix><tokenId>` (README.md, "The session record (for auth-server authors)"): the four

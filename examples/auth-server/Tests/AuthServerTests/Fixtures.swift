@@ -1,5 +1,6 @@
 import Foundation
 import JWTCore
+import SessionCore
 import JWTIssuer
 import SessionStore
 import Synchronization

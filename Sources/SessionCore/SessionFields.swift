@@ -1,3 +1,5 @@
+import JWTCore
+
 /// The members of a session record that the decision reads, located in place in the record's bytes.
 ///
 /// Only top-level members count: a `last_access_time` inside a nested object is just another field the auth

@@ -1,3 +1,5 @@
+import JWTCore
+
 /// Comparing a request's fingerprint with a session record's.
 enum SessionFingerprint {
     /// Whether the escaped JSON string contents `escaped` decode to exactly the bytes of `presented`.

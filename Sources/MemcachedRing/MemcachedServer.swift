@@ -1,16 +1,20 @@
 /// One memcached server of the session store, parsed from `host:port`.
-struct MemcachedServer: Hashable {
-    init(host: String, port: UInt16) {
+public struct MemcachedServer: Hashable, Sendable {
+    /// The longest host libmemcached takes (`MEMCACHED_NI_MAXHOST` - 1): a server list that libmemcached refuses
+    /// never makes a ring here either.
+    public static let maximumHostLength = 1024
+
+    /// A host name, an IPv4 address or an IPv6 address (given in brackets, kept without them).
+    public let host: String
+    public let port: UInt16
+
+    package init(host: String, port: UInt16) {
         self.host = host
         self.port = port
     }
 
-    /// A host name, an IPv4 address or an IPv6 address (given in brackets, kept without them).
-    let host: String
-    let port: UInt16
-
     /// Parses `host:port`, where the host is a name or an IPv4 address, or `[IPv6]:port`.
-    init(parsing text: String) throws(SessionStoreError) {
+    public init(parsing text: String) throws(MemcachedRingError) {
         let host: Substring
         let port: Substring
         if text.hasPrefix("[") {
@@ -36,6 +40,9 @@ struct MemcachedServer: Hashable {
                 throw .invalidServer(text, "invalid host (an IPv6 address goes in brackets: [::1]:11211)")
             }
         }
+        guard host.utf8.count <= Self.maximumHostLength else {
+            throw .invalidServer(text, "host longer than \(Self.maximumHostLength) bytes")
+        }
         guard !port.isEmpty, port.utf8.count <= 5, port.utf8.allSatisfy(Self.isDigit), let number = UInt16(port),
             number > 0
         else {
@@ -43,6 +50,19 @@ struct MemcachedServer: Hashable {
         }
         self.host = String(host)
         self.port = number
+    }
+
+    /// Parses a server list: at least one, each `host:port` or `[IPv6]:port`.
+    public static func parseList(_ servers: [String]) throws(MemcachedRingError) -> [MemcachedServer] {
+        guard !servers.isEmpty else {
+            throw .noServers
+        }
+        var parsed: [MemcachedServer] = []
+        parsed.reserveCapacity(servers.count)
+        for server in servers {
+            parsed.append(try MemcachedServer(parsing: server))
+        }
+        return parsed
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool {

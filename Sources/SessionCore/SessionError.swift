@@ -1,4 +1,8 @@
-/// Why a session check refused a request: the status the client gets and a static reason for the error log.
+import JWTCore
+
+/// Why a session or revocation check refused a request: the status the client gets and a static reason for the
+/// error log. One vocabulary for every reader of the session store: the nginx module (through ajwt.h), jwtctl and
+/// the auth server.
 ///
 /// Reasons are static strings that never contain the session key, the fingerprint or the record's contents.
 public struct SessionError: StaticReasonError {
@@ -14,8 +18,10 @@ public struct SessionError: StaticReasonError {
         case sessionIdleTimeout
         /// The record exists but cannot be read as a session record.
         case invalidSession
-        /// memcached could not be reached in time.
+        /// memcached could not be reached in time, or answered what it never should.
         case sessionStoreUnavailable
+        /// A revocation record names the token.
+        case tokenRevoked
     }
 
     public let status: Status
@@ -29,8 +35,21 @@ public struct SessionError: StaticReasonError {
 }
 
 extension SessionError {
+    // The request's key.
+    public static let invalidKey = Self("session key is not a valid memcached key", status: .invalidToken)
+
+    // What memcached holds.
+    public static let noRecord = Self("no session record", status: .loggedOut)
+    public static let recordTooLong = Self("session record longer than 64 KiB", status: .invalidSession)
+
+    // What memcached replied to a touch.
+    public static let deletedDuringCheck = Self("session record deleted during the check", status: .loggedOut)
+    public static let unexpectedReply = Self("unexpected reply from memcached", status: .sessionStoreUnavailable)
+
+    // Revocation.
+    public static let revoked = Self("token revoked", status: .tokenRevoked)
+
     // The record's shape.
-    public static let recordTooLong = Self("session record is longer than 65536 bytes", status: .invalidSession)
     public static let recordNotObject = Self("session record is not a JSON object", status: .invalidSession)
     public static let missingLastAccessTime = Self(
         "session record has no last_access_time",

@@ -1,3 +1,5 @@
+import JWTCore
+
 /// What the session decision made of a record that passed.
 public struct SessionUpdate: Sendable, Hashable {
     /// The length of the updated record written at the start of the scratch buffer, or 0 when no touch is due.
@@ -13,12 +15,21 @@ public struct SessionUpdate: Sendable, Hashable {
 ///
 ///     {"fingerprint":"c0ffee","last_access_time":1800000000,"session_idle_timeout":1800,"expires_at":1800086400}
 ///
-/// The decision runs in the contract's order: a record that cannot be read (`INVALID_SESSION`), then
+/// The decision runs in the contract's order: no record (`LOGGED_OUT`), a record that cannot be read
+/// (`INVALID_SESSION`), then
 /// `expires_at` passed (`LOGGED_OUT`), then the fingerprint (`FINGERPRINT_MISMATCH`), then the idle time
 /// (`SESSION_IDLE_TIMEOUT`).
 public enum SessionRecord {
     /// The longest record read (`AJWT_MAX_SESSION_RECORD`).
     public static var maximumLength: Int { ABILimits.maximumSessionRecordLength }
+
+    /// Checks the length a store announces for a record before reading it: longer than `maximumLength` is
+    /// `INVALID_SESSION`.
+    public static func checkLength(_ length: UInt64) throws(SessionError) {
+        guard length <= UInt64(self.maximumLength) else {
+            throw .recordTooLong
+        }
+    }
 
     /// The scratch buffer size `decide` needs for a record of `recordLength` bytes.
     ///
@@ -35,7 +46,7 @@ public enum SessionRecord {
     /// Decides whether `record` lets a request through, and whether to touch it.
     ///
     /// - Parameters:
-    ///   - record: the record's bytes, as the store returned them.
+    ///   - record: the record's bytes, as the store returned them; `nil` when the store has none (`LOGGED_OUT`).
     ///   - fingerprint: the request's fingerprint; empty when the request has none.
     ///   - now: the time of the request, in seconds since the Epoch.
     ///   - touch: the touch interval in seconds: `last_access_time` is rewritten once it is at least this old, or
@@ -46,15 +57,16 @@ public enum SessionRecord {
     /// - Returns: the update to write back (`updatedLength` 0 when none is due) and the record's `expires_at`.
     /// - Throws: the refusal, with its status and a static reason.
     public static func decide(
-        _ record: UnsafeRawBufferPointer,
+        _ record: UnsafeRawBufferPointer?,
         fingerprint: UnsafeRawBufferPointer,
         now: Int64,
         touch: Int64,
         scratch: UnsafeMutableRawBufferPointer
     ) throws(SessionError) -> SessionUpdate {
-        guard record.count <= self.maximumLength else {
-            throw .recordTooLong
+        guard let record else {
+            throw .noRecord
         }
+        try self.checkLength(UInt64(record.count))
         guard scratch.count >= self.scratchSize(forRecordLength: record.count), let scratchBase = scratch.baseAddress
         else {
             throw .scratchTooSmall
