@@ -114,6 +114,13 @@ start_nginx(<<'EOF');
             proxy_set_header X-Roles $jwt_claim_roles;
             proxy_pass http://127.0.0.1:%%PORT_app%%;
         }
+
+        # the same token, checked for revocation only (no session)
+        location /revocable/ {
+            auth_jwt_session off;
+            auth_jwt_revocation key=revoked:jti:$jwt_claim_tokenId;
+            proxy_pass http://127.0.0.1:%%PORT_app%%;
+        }
     }
 
     server {
@@ -246,8 +253,14 @@ ok(!defined mc_get('a', "revoked:jti:$tid"),
 is(api($refreshed, 'laptop-1')->{status}, 200,
     'refused logouts: the API still answers 200');
 
+is(http_get('/revocable/', 'X-AUTH-TOKEN' => $token)->{status}, 200,
+    'before logout: a location with auth_jwt_revocation only answers 200');
+
 $res = logout('/auth/logout', $token, 'laptop-1');
 is($res->{status}, 200, 'logout: 200') or diag($res->{body});
+is_rejected(http_get('/revocable/', 'X-AUTH-TOKEN' => $token), 401,
+    'TOKEN_REVOKED', 'after logout: nginx finds the revocation record',
+    realm => 'demo');
 is(decoded($res->{body})->{sessions_ended}, 1, 'logout: one session ended');
 ok(!defined mc_get('a', "session:$tid"), 'logout: the record is gone');
 my $revocation = mc_meta('a', "revoked:jti:$tid");

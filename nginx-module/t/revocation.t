@@ -97,10 +97,19 @@ is_rejected(get('/jti', $t2), 401, 'TOKEN_REVOKED', 'an empty record: revoked');
 mc_delete('a', 'revoked:jti:j-2');
 
 # Expiry: the record's memcached expiry ends the revocation.
-mc_set('a', 'revoked:jti:j-1', '1', 2);
+my $mc_a = '127.0.0.1:' . memcached_port('a');
+my ($rc) = jwtctl(['revoke', 'revoked:jti:j-1', '--ttl', '2', '--server', $mc_a]);
+is($rc, 0, 'jwtctl revoke --ttl 2');
 is_rejected(get('/jti', $t1), 401, 'TOKEN_REVOKED', 'revoked until the expiry');
 ok(wait_for(5, sub { get('/jti', $t1)->{status} == 200 }),
     'after its expiry, the token passes');
+
+($rc) = jwtctl(['revoke', 'revoked:jti:j-2', '--token', $t2, '--server', $mc_a]);
+is($rc, 0, "jwtctl revoke --token: until the token's exp");
+is_rejected(get('/jti', $t2), 401, 'TOKEN_REVOKED', 'revoked by jwtctl');
+($rc) = jwtctl(['unrevoke', 'revoked:jti:j-2', '--server', $mc_a]);
+is($rc, 0, 'jwtctl unrevoke');
+is_ok(get('/jti', $t2), 'unrevoked: passes again');
 
 # A key the store cannot use fails closed.
 is_rejected(get('/jti_var', token()), 401, 'INVALID_TOKEN',
@@ -142,7 +151,8 @@ stop_nginx();
 
 ###############################################################################
 # Two servers: each key is looked up where the ring places it, as the
-# writers (jwtctl and the auth server, through libmemcached) place it.
+# writers (jwtctl revoke and the auth server, through libmemcached) place
+# it.
 
 start_nginx(<<'EOF');
     auth_jwt_memcached 127.0.0.1:%%PORT_mc_a%% 127.0.0.1:%%PORT_mc_b%%
@@ -160,7 +170,7 @@ EOF
 
 sub revoke_on_ring {
     my ($key) = @_;
-    my ($rc, undef, $err) = jwtctl(['session', 'create', '--key', $key,
+    my ($rc, undef, $err) = jwtctl(['revoke', $key, '--ttl', '600',
         map { ('--server', '127.0.0.1:' . memcached_port($_)) } qw(a b)]);
     die "jwtctl: $err" if $rc;
 }
