@@ -53,11 +53,13 @@ public enum MemcachedReply {
                 return .invalid
             }
             let lineEnd = newline + 1
-            if self.matches(buffer, at: start, upTo: lineEnd, "END\r\n"), lineEnd - start == 5 {
-                return .done(length: lineEnd)
+            if lineEnd - start == 5, buffer[start] == 0x45, buffer[start + 1] == 0x4E, buffer[start + 2] == 0x44 {
+                return .done(length: lineEnd)  // "END\r\n"
             }
-            guard self.matches(buffer, at: start, upTo: lineEnd, "VALUE ") else {
-                return .invalid
+            guard lineEnd - start > 6, buffer[start] == 0x56, buffer[start + 1] == 0x41, buffer[start + 2] == 0x4C,
+                buffer[start + 3] == 0x55, buffer[start + 4] == 0x45, buffer[start + 5] == 0x20
+            else {
+                return .invalid  // not "VALUE "
             }
             var position = start + 6
 
@@ -118,12 +120,16 @@ public enum MemcachedReply {
     }
 
     private static func index(of byte: UInt8, in buffer: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < buffer.count, let base = buffer.baseAddress else {
+            return nil
+        }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
         var i = start
         while i < buffer.count {
-            if buffer[i] == byte {
+            if bytes[i] == byte {
                 return i
             }
-            i += 1
+            i &+= 1
         }
         return nil
     }
