@@ -236,7 +236,8 @@ stop_helper($fake);
 ###############################################################################
 # nginx -t
 
-my ($rc, $out) = nginx_t(<<'EOF');
+my $out;
+($rc, $out) = nginx_t(<<'EOF');
     server {
         listen 127.0.0.1:%%PORT_8080%%;
         auth_jwt "test";
