@@ -62,6 +62,8 @@ static void ngx_http_auth_jwt_mc_unreadable(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op);
 static void ngx_http_auth_jwt_mc_fail(ngx_http_auth_jwt_mc_conn_t *mc,
     const char *reason, ngx_uint_t error, ngx_uint_t retry);
+static void ngx_http_auth_jwt_mc_io_error(ngx_http_auth_jwt_mc_conn_t *mc);
+static void ngx_http_auth_jwt_mc_local_error(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_resend(ngx_queue_t *ops);
 static void ngx_http_auth_jwt_mc_fail_all(ngx_queue_t *ops,
     const char *reason);
@@ -371,17 +373,14 @@ ngx_http_auth_jwt_mc_flush(ngx_http_auth_jwt_mc_conn_t *mc)
             }
 
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
-                                          NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 0);
+                ngx_http_auth_jwt_mc_local_error(mc);
             }
 
             return;
         }
 
         if (n <= 0) {
-            ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
-                                      ngx_http_auth_jwt_status_io_error(
-                                          ngx_socket_errno), 1);
+            ngx_http_auth_jwt_mc_io_error(mc);
             return;
         }
 
@@ -406,8 +405,7 @@ ngx_http_auth_jwt_mc_flush(ngx_http_auth_jwt_mc_conn_t *mc)
     }
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
-                                  NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 0);
+        ngx_http_auth_jwt_mc_local_error(mc);
     }
 }
 
@@ -472,17 +470,14 @@ ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev)
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-                ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
-                                          NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 0);
+                ngx_http_auth_jwt_mc_local_error(mc);
             }
 
             return;
         }
 
         if (n <= 0) {
-            ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
-                                      ngx_http_auth_jwt_status_io_error(
-                                          ngx_socket_errno), 1);
+            ngx_http_auth_jwt_mc_io_error(mc);
             return;
         }
 
@@ -717,6 +712,27 @@ ngx_http_auth_jwt_mc_fail(ngx_http_auth_jwt_mc_conn_t *mc,
     }
 
     ngx_http_auth_jwt_mc_fail_all(&ops, reason);
+}
+
+
+/* a send or recv that failed: memcached's side (refused, reset, closed) */
+
+static void
+ngx_http_auth_jwt_mc_io_error(ngx_http_auth_jwt_mc_conn_t *mc)
+{
+    ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
+                              ngx_http_auth_jwt_status_io_error(
+                                  ngx_socket_errno), 1);
+}
+
+
+/* the event loop refused the connection's events: this side's failure */
+
+static void
+ngx_http_auth_jwt_mc_local_error(ngx_http_auth_jwt_mc_conn_t *mc)
+{
+    ngx_http_auth_jwt_mc_fail(mc, "memcached connection failed",
+                              NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 0);
 }
 
 

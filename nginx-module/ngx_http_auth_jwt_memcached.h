@@ -27,9 +27,6 @@
 #define NGX_HTTP_AUTH_JWT_CONNECTIONS        16
 #define NGX_HTTP_AUTH_JWT_PIPELINE           32
 
-/* memcached's longest key */
-#define NGX_HTTP_AUTH_JWT_MAX_KEY            250
-
 /* keys one "gets" asks for: a session and its revocation keys */
 #define NGX_HTTP_AUTH_JWT_MAX_KEYS           9
 

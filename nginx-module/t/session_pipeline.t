@@ -158,19 +158,25 @@ sub codes {
     return \%n;
 }
 
-start_nginx(<<'EOF');
-    auth_jwt_memcached 127.0.0.1:%%PORT_fake%% timeout=3s
-                       connections=2 pipeline=8;
+# nginx with a session check against the scripted server, with the given
+# auth_jwt_memcached parameters.
+sub start_session_nginx {
+    my ($params) = @_;
+    start_nginx(<<"EOF");
+    auth_jwt_memcached 127.0.0.1:%%PORT_fake%% $params;
 
     server {
         listen 127.0.0.1:%%PORT_8080%%;
-        auth_jwt "test" token=$http_x_auth_token;
+        auth_jwt "test" token=\$http_x_auth_token;
         auth_jwt_key_file %%TESTDIR%%/jwks.json;
-        auth_jwt_session key=$jwt_claim_tokenId fingerprint=$http_finger_print
+        auth_jwt_session key=\$jwt_claim_tokenId fingerprint=\$http_finger_print
                          touch=1h;
         location / { empty_gif; }
     }
 EOF
+}
+
+start_session_nginx('timeout=3s connections=2 pipeline=8');
 
 # A failed server is left alone for a second or two.
 sub settle { sleep(2.1) }
@@ -270,19 +276,7 @@ stop_nginx();
 ###############################################################################
 # connections=1 pipeline=2: a burst waits in the backlog, none refused.
 
-start_nginx(<<'EOF');
-    auth_jwt_memcached 127.0.0.1:%%PORT_fake%% timeout=2s
-                       connections=1 pipeline=2;
-
-    server {
-        listen 127.0.0.1:%%PORT_8080%%;
-        auth_jwt "test" token=$http_x_auth_token;
-        auth_jwt_key_file %%TESTDIR%%/jwks.json;
-        auth_jwt_session key=$jwt_claim_tokenId fingerprint=$http_finger_print
-                         touch=1h;
-        location / { empty_gif; }
-    }
-EOF
+start_session_nginx('timeout=2s connections=1 pipeline=2');
 
 $fake = start_pipeline_server(delay => 0.02);
 $answers = burst(12, 'backlog');
