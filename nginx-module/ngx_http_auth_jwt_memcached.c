@@ -70,6 +70,7 @@ static void ngx_http_auth_jwt_mc_fail_all(ngx_queue_t *ops,
 static void ngx_http_auth_jwt_mc_backlog(ngx_http_auth_jwt_server_t *server);
 static void ngx_http_auth_jwt_mc_idle(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_idle_check(ngx_http_auth_jwt_mc_conn_t *mc);
+static void ngx_http_auth_jwt_mc_unasked(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_close(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_close_idle(
     ngx_http_auth_jwt_server_t *server);
@@ -815,12 +816,7 @@ ngx_http_auth_jwt_mc_idle(ngx_http_auth_jwt_mc_conn_t *mc)
     server = mc->server;
 
     if (mc->in.pos != mc->in.last) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "auth_jwt: memcached server %V: a reply nothing "
-                      "asked for", &server->name);
-        ngx_http_auth_jwt_status_store(server->status,
-                                       NGX_HTTP_AUTH_JWT_STATUS_UNREADABLE,
-                                       1);
+        ngx_http_auth_jwt_mc_unasked(mc);
         ngx_http_auth_jwt_mc_close(mc);
         return;
     }
@@ -868,9 +864,26 @@ ngx_http_auth_jwt_mc_idle_check(ngx_http_auth_jwt_mc_conn_t *mc)
                 return;
             }
         }
+
+        if (n > 0) {
+            ngx_http_auth_jwt_mc_unasked(mc);
+        }
     }
 
     ngx_http_auth_jwt_mc_close(mc);
+}
+
+
+/* bytes arrived that no command waits for: the connection is out of step */
+
+static void
+ngx_http_auth_jwt_mc_unasked(ngx_http_auth_jwt_mc_conn_t *mc)
+{
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "auth_jwt: memcached server %V: a reply nothing asked for",
+                  &mc->server->name);
+    ngx_http_auth_jwt_status_store(mc->server->status,
+                                   NGX_HTTP_AUTH_JWT_STATUS_UNREADABLE, 1);
 }
 
 
