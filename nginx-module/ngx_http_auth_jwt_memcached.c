@@ -4,11 +4,21 @@
  *
  * A pipelined memcached client on nginx's event loop. Each server has up
  * to "connections" connections per worker; a command goes to the first
- * one with room in its pipeline ("pipeline" commands in flight), else
- * waits in the server's backlog. Commands queued in one event-loop pass
- * leave in one write (a posted write event); replies are matched to
- * commands in order. A connection that times out or fails fails the
- * commands on it; an unreadable reply fails its own command, and the ones
+ * one with room in its pipeline ("pipeline" commands), else waits in the
+ * server's backlog.
+ *
+ * A connection has one write in flight at a time, as Nagle's algorithm
+ * has one small segment: commands queued while its replies are owed are
+ * held, and leave together once the last of them is in; on a connection
+ * owing nothing they leave at the end of the event-loop pass (a posted
+ * write event). So batches grow with the load, and a lone request waits
+ * for nothing. The lookups of a write are merged into one multi-key
+ * "gets", which memcached answers in one reply (it sends one per command
+ * otherwise): one send, and one wake-up of this worker, per batch.
+ *
+ * Replies are matched to commands in order. A connection that times out
+ * or fails fails the commands on it; an unreadable reply fails its own
+ * command (a merged one's lookups go again, each alone), and the ones
  * behind it are sent again on a new connection, so that no command ever
  * reads another's reply.
  */
@@ -35,10 +45,15 @@ typedef struct {
     ngx_peer_connection_t          peer;
     ngx_queue_t                    ops;       /* sent or to send, in order */
     ngx_uint_t                     nops;
+    ngx_uint_t                     nflight;   /* of them, replies owed */
     ngx_buf_t                      out;       /* commands not yet written */
     ngx_buf_t                      in;        /* replies not yet matched */
     size_t                         need;      /* bytes the head reply needs */
+    ajwt_str_t                     keys[NGX_HTTP_AUTH_JWT_GROUP_KEYS];
+    ajwt_mc_item_t                 items[NGX_HTTP_AUTH_JWT_GROUP_KEYS];
+                                              /* a merged reply's, framed */
     unsigned                       connecting:1;
+    unsigned                       writing:1; /* a write not yet complete */
     unsigned                       reused:1;  /* was idle: may be stale */
     unsigned                       received:1;
 } ngx_http_auth_jwt_mc_conn_t;
@@ -48,14 +63,22 @@ static ngx_http_auth_jwt_mc_conn_t *ngx_http_auth_jwt_mc_pick(
     ngx_http_auth_jwt_server_t *server);
 static ngx_http_auth_jwt_mc_conn_t *ngx_http_auth_jwt_mc_open(
     ngx_http_auth_jwt_server_t *server, const char **reason);
-static ngx_int_t ngx_http_auth_jwt_mc_enqueue(ngx_http_auth_jwt_mc_conn_t *mc,
+static void ngx_http_auth_jwt_mc_enqueue(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op);
+static ngx_int_t ngx_http_auth_jwt_mc_build(ngx_http_auth_jwt_mc_conn_t *mc);
+static ngx_uint_t ngx_http_auth_jwt_mc_group_keys(
+    ngx_http_auth_jwt_mc_conn_t *mc, ngx_http_auth_jwt_mc_op_t *first);
+static ngx_uint_t ngx_http_auth_jwt_mc_key_index(ajwt_str_t *keys,
+    ngx_uint_t n, ajwt_str_t *key);
 static ngx_int_t ngx_http_auth_jwt_mc_reserve(ngx_buf_t *b, size_t size);
 static void ngx_http_auth_jwt_mc_write_handler(ngx_event_t *ev);
 static void ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev);
 static void ngx_http_auth_jwt_mc_flush(ngx_http_auth_jwt_mc_conn_t *mc);
 static ngx_int_t ngx_http_auth_jwt_mc_parse(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op);
+static ajwt_mc_framing_t ngx_http_auth_jwt_mc_frame_merged(
+    ngx_http_auth_jwt_mc_conn_t *mc, ngx_http_auth_jwt_mc_op_t *first,
+    ajwt_str_t buf, uint64_t *length);
 static void ngx_http_auth_jwt_mc_replied(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op);
 static void ngx_http_auth_jwt_mc_unreadable(ngx_http_auth_jwt_mc_conn_t *mc,
@@ -64,12 +87,13 @@ static void ngx_http_auth_jwt_mc_fail(ngx_http_auth_jwt_mc_conn_t *mc,
     const char *reason, ngx_uint_t error, ngx_uint_t retry);
 static void ngx_http_auth_jwt_mc_io_error(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_local_error(ngx_http_auth_jwt_mc_conn_t *mc);
-static void ngx_http_auth_jwt_mc_resend(ngx_queue_t *ops);
+static void ngx_http_auth_jwt_mc_resend(ngx_queue_t *ops, ngx_uint_t once);
 static void ngx_http_auth_jwt_mc_fail_all(ngx_queue_t *ops,
     const char *reason);
 static void ngx_http_auth_jwt_mc_backlog(ngx_http_auth_jwt_server_t *server);
+static void ngx_http_auth_jwt_mc_caught_up(ngx_http_auth_jwt_mc_conn_t *mc);
+static ngx_int_t ngx_http_auth_jwt_mc_quiet(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_idle(ngx_http_auth_jwt_mc_conn_t *mc);
-static void ngx_http_auth_jwt_mc_idle_check(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_unasked(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_close(ngx_http_auth_jwt_mc_conn_t *mc);
 static void ngx_http_auth_jwt_mc_close_idle(
@@ -133,10 +157,7 @@ ngx_http_auth_jwt_mc_submit(ngx_http_auth_jwt_store_t *store,
         }
     }
 
-    if (ngx_http_auth_jwt_mc_enqueue(mc, op) != NGX_OK) {
-        op->reason = "out of memory";
-        return NGX_DECLINED;
-    }
+    ngx_http_auth_jwt_mc_enqueue(mc, op);
 
     return NGX_OK;
 }
@@ -251,20 +272,13 @@ ngx_http_auth_jwt_mc_open(ngx_http_auth_jwt_server_t *server,
 }
 
 
-/* appends op's command to the connection's next write */
+/* queues op for the connection's next write */
 
-static ngx_int_t
+static void
 ngx_http_auth_jwt_mc_enqueue(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op)
 {
     ngx_connection_t  *c;
-
-    if (ngx_http_auth_jwt_mc_reserve(&mc->out, op->command.len) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    mc->out.last = ngx_cpymem(mc->out.last, op->command.data,
-                              op->command.len);
 
     c = mc->peer.connection;
 
@@ -278,11 +292,11 @@ ngx_http_auth_jwt_mc_enqueue(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_queue_insert_tail(&mc->ops, &op->queue);
     mc->nops++;
 
-    if (!mc->connecting && !c->write->posted) {
+    /* with replies owed, the command is held until they are in */
+
+    if (!mc->connecting && mc->nflight == 0 && !c->write->posted) {
         ngx_post_event(c->write, &ngx_posted_events);
     }
-
-    return NGX_OK;
 }
 
 
@@ -330,6 +344,164 @@ ngx_http_auth_jwt_mc_reserve(ngx_buf_t *b, size_t size)
 }
 
 
+/*
+ * The write for every command queued (none is in flight): consecutive
+ * lookups are merged into one "gets" of up to NGX_HTTP_AUTH_JWT_GROUP_KEYS
+ * keys and NGX_HTTP_AUTH_JWT_GROUP_LINE bytes, which memcached answers
+ * with one reply where it would send one per command. The first lookup of
+ * a "gets" counts in "merged" the lookups it carries; the others' is 0. A
+ * lookup that was in an unreadable reply goes alone.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_mc_build(ngx_http_auth_jwt_mc_conn_t *mc)
+{
+    u_char                     *p;
+    size_t                      len, line, more;
+    ngx_uint_t                  i, k, nkeys;
+    ngx_queue_t                *q;
+    ngx_http_auth_jwt_mc_op_t  *op, *first;
+
+    len = 0;
+    line = 0;
+    nkeys = 0;
+    first = NULL;
+
+    for (q = ngx_queue_head(&mc->ops);
+         q != ngx_queue_sentinel(&mc->ops);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_auth_jwt_mc_op_t, queue);
+        op->merged = 0;
+
+        if (op->type == NGX_HTTP_AUTH_JWT_MC_CAS) {
+            op->merged = 1;
+            len += op->command.len;
+            first = NULL;
+            continue;
+        }
+
+        more = 0;
+
+        for (k = 0; k < op->nkeys; k++) {
+            more += 1 + op->keys[k].len;
+        }
+
+        if (first == NULL || op->solo || first->solo
+            || nkeys + op->nkeys > NGX_HTTP_AUTH_JWT_GROUP_KEYS
+            || line + more > NGX_HTTP_AUTH_JWT_GROUP_LINE)
+        {
+            first = op;
+            line = sizeof("gets\r\n") - 1;
+            nkeys = 0;
+            len += line;
+        }
+
+        line += more;
+        len += more;
+        nkeys += op->nkeys;
+        first->merged++;
+    }
+
+    if (ngx_http_auth_jwt_mc_reserve(&mc->out, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = mc->out.last;
+
+    for (q = ngx_queue_head(&mc->ops);
+         q != ngx_queue_sentinel(&mc->ops);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_auth_jwt_mc_op_t, queue);
+
+        if (op->type == NGX_HTTP_AUTH_JWT_MC_CAS) {
+            p = ngx_cpymem(p, op->command.data, op->command.len);
+            continue;
+        }
+
+        if (op->merged == 0) {
+            continue;
+        }
+
+        nkeys = ngx_http_auth_jwt_mc_group_keys(mc, op);
+
+        p = ngx_cpymem(p, "gets", 4);
+
+        for (i = 0; i < nkeys; i++) {
+            *p++ = ' ';
+            p = ngx_cpymem(p, mc->keys[i].data, mc->keys[i].len);
+        }
+
+        *p++ = CR; *p++ = LF;
+    }
+
+    mc->out.last = p;
+    mc->nflight = mc->nops;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The keys of the "gets" that first heads, into mc->keys: each once, in
+ * the order first asked. A key two lookups share is asked once, so that
+ * both read the one item whether or not the server repeats it.
+ */
+
+static ngx_uint_t
+ngx_http_auth_jwt_mc_group_keys(ngx_http_auth_jwt_mc_conn_t *mc,
+    ngx_http_auth_jwt_mc_op_t *first)
+{
+    ngx_uint_t                  i, k, n, nkeys;
+    ngx_queue_t                *q;
+    ngx_http_auth_jwt_mc_op_t  *op;
+
+    if (first->merged == 1) {
+        ngx_memcpy(mc->keys, first->keys, first->nkeys * sizeof(ajwt_str_t));
+        return first->nkeys;
+    }
+
+    nkeys = 0;
+
+    for (n = 0, q = &first->queue; n < first->merged;
+         n++, q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_auth_jwt_mc_op_t, queue);
+
+        for (k = 0; k < op->nkeys; k++) {
+            i = ngx_http_auth_jwt_mc_key_index(mc->keys, nkeys, &op->keys[k]);
+
+            if (i == nkeys) {
+                mc->keys[nkeys++] = op->keys[k];
+            }
+        }
+    }
+
+    return nkeys;
+}
+
+
+/* the index of key in keys[0..n - 1], or n */
+
+static ngx_uint_t
+ngx_http_auth_jwt_mc_key_index(ajwt_str_t *keys, ngx_uint_t n,
+    ajwt_str_t *key)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (keys[i].len == key->len
+            && ngx_memcmp(keys[i].data, key->data, key->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return n;
+}
+
+
 static void
 ngx_http_auth_jwt_mc_write_handler(ngx_event_t *ev)
 {
@@ -353,6 +525,12 @@ ngx_http_auth_jwt_mc_write_handler(ngx_event_t *ev)
         }
     }
 
+    /* writable, but the commands queued are held until the replies are in */
+
+    if (mc->nflight && !mc->writing) {
+        return;
+    }
+
     ngx_http_auth_jwt_mc_flush(mc);
 }
 
@@ -365,10 +543,18 @@ ngx_http_auth_jwt_mc_flush(ngx_http_auth_jwt_mc_conn_t *mc)
 
     c = mc->peer.connection;
 
+    if (!mc->writing && ngx_http_auth_jwt_mc_build(mc) != NGX_OK) {
+        ngx_http_auth_jwt_mc_fail(mc, "out of memory",
+                                  NGX_HTTP_AUTH_JWT_STATUS_LOCAL, 0);
+        return;
+    }
+
     while (mc->out.pos < mc->out.last) {
         n = c->send(c, mc->out.pos, mc->out.last - mc->out.pos);
 
         if (n == NGX_AGAIN) {
+            mc->writing = 1;
+
             if (!c->write->timer_set) {
                 ngx_add_timer(c->write, mc->server->store->timeout);
             }
@@ -390,6 +576,7 @@ ngx_http_auth_jwt_mc_flush(ngx_http_auth_jwt_mc_conn_t *mc)
 
     mc->out.pos = mc->out.start;
     mc->out.last = mc->out.start;
+    mc->writing = 0;
 
     if (c->write->timer_set) {
         ngx_del_timer(c->write);
@@ -418,6 +605,7 @@ ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev)
 {
     ssize_t                       n;
     ngx_int_t                     rc;
+    ngx_uint_t                    merged;
     ngx_connection_t             *c;
     ngx_http_auth_jwt_mc_op_t    *op;
     ngx_http_auth_jwt_mc_conn_t  *mc;
@@ -431,10 +619,16 @@ ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev)
         return;
     }
 
+    /* a connect that fails is the write handler's, which sees it too */
+
+    if (mc->connecting) {
+        return;
+    }
+
     for ( ;; ) {
 
-        if (mc->nops == 0) {
-            ngx_http_auth_jwt_mc_idle_check(mc);
+        if (mc->nflight == 0) {
+            ngx_http_auth_jwt_mc_caught_up(mc);
             return;
         }
 
@@ -444,11 +638,13 @@ ngx_http_auth_jwt_mc_read_handler(ngx_event_t *ev)
         rc = ngx_http_auth_jwt_mc_parse(mc, op);
 
         if (rc == NGX_OK) {
-            ngx_http_auth_jwt_mc_replied(mc, op);
 
-            if (mc->nops == 0) {
-                ngx_http_auth_jwt_mc_idle(mc);
-                return;
+            /* a merged reply answers the ops after its first, too */
+
+            for (merged = op->merged; merged; merged--) {
+                op = ngx_queue_data(ngx_queue_head(&mc->ops),
+                                    ngx_http_auth_jwt_mc_op_t, queue);
+                ngx_http_auth_jwt_mc_replied(mc, op);
             }
 
             continue;
@@ -509,12 +705,15 @@ ngx_http_auth_jwt_mc_parse(ngx_http_auth_jwt_mc_conn_t *mc,
         return NGX_AGAIN;
     }
 
-    if (op->type == NGX_HTTP_AUTH_JWT_MC_GETS) {
+    if (op->type == NGX_HTTP_AUTH_JWT_MC_CAS) {
+        rc = ajwt_mc_frame_line(buf, &length);
+
+    } else if (op->merged == 1) {
         rc = ajwt_mc_frame_gets(buf, op->keys, op->nkeys, op->max_value,
                                 op->items, &length);
 
     } else {
-        rc = ajwt_mc_frame_line(buf, &length);
+        rc = ngx_http_auth_jwt_mc_frame_merged(mc, op, buf, &length);
     }
 
     switch (rc) {
@@ -544,6 +743,41 @@ ngx_http_auth_jwt_mc_parse(ngx_http_auth_jwt_mc_conn_t *mc,
 }
 
 
+/* the reply to a merged "gets": framed whole, then each op's items its own */
+
+static ajwt_mc_framing_t
+ngx_http_auth_jwt_mc_frame_merged(ngx_http_auth_jwt_mc_conn_t *mc,
+    ngx_http_auth_jwt_mc_op_t *first, ajwt_str_t buf, uint64_t *length)
+{
+    ngx_uint_t                  k, n, nkeys;
+    ngx_queue_t                *q;
+    ajwt_mc_framing_t           rc;
+    ngx_http_auth_jwt_mc_op_t  *op;
+
+    nkeys = ngx_http_auth_jwt_mc_group_keys(mc, first);
+
+    rc = ajwt_mc_frame_gets(buf, mc->keys, nkeys, first->max_value,
+                            mc->items, length);
+
+    if (rc != AJWT_MC_DONE) {
+        return rc;
+    }
+
+    for (n = 0, q = &first->queue; n < first->merged;
+         n++, q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_auth_jwt_mc_op_t, queue);
+
+        for (k = 0; k < op->nkeys; k++) {
+            op->items[k] = mc->items[ngx_http_auth_jwt_mc_key_index(
+                                         mc->keys, nkeys, &op->keys[k])];
+        }
+    }
+
+    return rc;
+}
+
+
 /* a reply matched: its command's handler, then room for the backlog */
 
 static void
@@ -558,6 +792,7 @@ ngx_http_auth_jwt_mc_replied(ngx_http_auth_jwt_mc_conn_t *mc,
 
     ngx_queue_remove(&op->queue);
     mc->nops--;
+    mc->nflight--;
 
     if (mc->in.pos == mc->in.last) {
         mc->in.pos = mc->in.start;
@@ -566,7 +801,7 @@ ngx_http_auth_jwt_mc_replied(ngx_http_auth_jwt_mc_conn_t *mc,
 
     /* the timeout runs from the last reply: a server that stops answering */
 
-    if (mc->nops) {
+    if (mc->nflight) {
         ngx_add_timer(c->read, server->store->timeout);
 
     } else if (c->read->timer_set) {
@@ -584,28 +819,26 @@ ngx_http_auth_jwt_mc_replied(ngx_http_auth_jwt_mc_conn_t *mc,
 
 /*
  * A reply that cannot be read fails its command; the connection is out of
- * step, so it is closed, and the commands behind go again on another.
+ * step, so it is closed, and the commands behind go again on another. A
+ * merged reply's fault is no single lookup's: they all go again, each
+ * alone, and the one at fault fails then.
  */
 
 static void
 ngx_http_auth_jwt_mc_unreadable(ngx_http_auth_jwt_mc_conn_t *mc,
     ngx_http_auth_jwt_mc_op_t *op)
 {
-    u_char       *eol, *last;
-    size_t        len, shown;
-    ngx_queue_t   rest;
-    u_char        buf[NGX_HTTP_AUTH_JWT_SHOWN * 3];
+    u_char                     *eol, *last;
+    size_t                      len, shown;
+    ngx_uint_t                  i;
+    ngx_queue_t                 rest, *q;
+    ngx_http_auth_jwt_mc_op_t  *member;
+    u_char                      buf[NGX_HTTP_AUTH_JWT_SHOWN * 3];
 
-    ngx_queue_remove(&op->queue);
-    mc->nops--;
+    op->reason = op->too_long ? "memcached item too long"
+                              : "unexpected reply from memcached";
 
-    op->rc = NGX_ERROR;
-
-    if (op->too_long) {
-        op->reason = "memcached item too long";
-
-    } else {
-        op->reason = "unexpected reply from memcached";
+    if (!op->too_long) {
 
         /* the log names its first line, escaped and cut short */
 
@@ -626,6 +859,25 @@ ngx_http_auth_jwt_mc_unreadable(ngx_http_auth_jwt_mc_conn_t *mc,
                                        1);
     }
 
+    if (op->type == NGX_HTTP_AUTH_JWT_MC_GETS && op->merged > 1) {
+
+        for (i = 0, q = &op->queue; i < op->merged;
+             i++, q = ngx_queue_next(q))
+        {
+            member = ngx_queue_data(q, ngx_http_auth_jwt_mc_op_t, queue);
+            member->solo = 1;
+            member->retried = 0;
+            member->too_long = 0;
+        }
+
+        op = NULL;
+
+    } else {
+        ngx_queue_remove(&op->queue);
+        mc->nops--;
+        op->rc = NGX_ERROR;
+    }
+
     ngx_queue_init(&rest);
 
     if (!ngx_queue_empty(&mc->ops)) {
@@ -637,9 +889,11 @@ ngx_http_auth_jwt_mc_unreadable(ngx_http_auth_jwt_mc_conn_t *mc,
 
     ngx_http_auth_jwt_mc_close(mc);
 
-    op->handler(op);
+    if (op) {
+        op->handler(op);
+    }
 
-    ngx_http_auth_jwt_mc_resend(&rest);
+    ngx_http_auth_jwt_mc_resend(&rest, 0);
 }
 
 
@@ -687,7 +941,7 @@ ngx_http_auth_jwt_mc_fail(ngx_http_auth_jwt_mc_conn_t *mc,
             /* the other kept connections are as stale: the retry is fresh */
 
             ngx_http_auth_jwt_mc_close_idle(server);
-            ngx_http_auth_jwt_mc_resend(&ops);
+            ngx_http_auth_jwt_mc_resend(&ops, 0);
             return;
         }
     }
@@ -737,8 +991,13 @@ ngx_http_auth_jwt_mc_local_error(ngx_http_auth_jwt_mc_conn_t *mc)
 }
 
 
+/*
+ * Sends ops again, on another connection. With "once", an op already sent
+ * again fails instead: no reply to blame, so nothing else bounds the tries.
+ */
+
 static void
-ngx_http_auth_jwt_mc_resend(ngx_queue_t *ops)
+ngx_http_auth_jwt_mc_resend(ngx_queue_t *ops, ngx_uint_t once)
 {
     ngx_queue_t                *q;
     ngx_http_auth_jwt_mc_op_t  *op;
@@ -748,6 +1007,14 @@ ngx_http_auth_jwt_mc_resend(ngx_queue_t *ops)
         ngx_queue_remove(q);
 
         op = ngx_queue_data(q, ngx_http_auth_jwt_mc_op_t, queue);
+
+        if (once && op->retried) {
+            op->rc = NGX_ERROR;
+            op->reason = "unexpected reply from memcached";
+            op->handler(op);
+            continue;
+        }
+
         op->retried = 1;
 
         if (ngx_http_auth_jwt_mc_submit(op->server->store, op) != NGX_OK) {
@@ -804,7 +1071,107 @@ ngx_http_auth_jwt_mc_backlog(ngx_http_auth_jwt_server_t *server)
 }
 
 
-/* a connection with nothing in flight: kept for the next, or closed */
+/*
+ * Every reply owed is in: the held commands leave now, or the connection
+ * is idle. Bytes beyond those replies were asked for by nothing and put the
+ * connection out of step: it is closed, and the held commands, never sent,
+ * go on another connection once. A connection memcached closed fails as a
+ * failed read would.
+ */
+
+static void
+ngx_http_auth_jwt_mc_caught_up(ngx_http_auth_jwt_mc_conn_t *mc)
+{
+    ngx_int_t          rc;
+    ngx_queue_t        held;
+    ngx_connection_t  *c;
+
+    c = mc->peer.connection;
+
+    rc = ngx_http_auth_jwt_mc_quiet(mc);
+
+    if (rc == NGX_OK) {
+
+        if (mc->nops == 0) {
+            if (!c->idle) {
+                ngx_http_auth_jwt_mc_idle(mc);
+            }
+
+        } else if (!c->write->posted) {
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (mc->nops == 0) {
+        ngx_http_auth_jwt_mc_close(mc);
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_auth_jwt_mc_io_error(mc);
+        return;
+    }
+
+    ngx_queue_init(&held);
+    ngx_queue_add(&held, &mc->ops);
+    ngx_queue_init(&mc->ops);
+    mc->nops = 0;
+
+    ngx_http_auth_jwt_mc_close(mc);
+    ngx_http_auth_jwt_mc_resend(&held, 1);
+}
+
+
+/*
+ * NGX_OK: nothing has arrived beyond the replies owed. NGX_DECLINED: stray
+ * bytes (logged). NGX_ERROR: memcached closed the connection, it failed, or
+ * nginx is closing its idle connections.
+ */
+
+static ngx_int_t
+ngx_http_auth_jwt_mc_quiet(ngx_http_auth_jwt_mc_conn_t *mc)
+{
+    int                n;
+    char               buf[1];
+    ngx_connection_t  *c;
+
+    c = mc->peer.connection;
+
+    if (mc->in.pos != mc->in.last) {
+        ngx_http_auth_jwt_mc_unasked(mc);
+        return NGX_DECLINED;
+    }
+
+    if (c->close) {
+        return NGX_ERROR;
+    }
+
+    if (!c->read->ready) {
+        return NGX_OK;
+    }
+
+    ngx_set_socket_errno(0);
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+
+    if (n == -1 && ngx_socket_errno == NGX_EAGAIN) {
+        c->read->ready = 0;
+
+        return ngx_handle_read_event(c->read, 0);
+    }
+
+    if (n > 0) {
+        ngx_http_auth_jwt_mc_unasked(mc);
+        return NGX_DECLINED;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* a connection with nothing to do: kept for the next command, or closed */
 
 static void
 ngx_http_auth_jwt_mc_idle(ngx_http_auth_jwt_mc_conn_t *mc)
@@ -815,13 +1182,8 @@ ngx_http_auth_jwt_mc_idle(ngx_http_auth_jwt_mc_conn_t *mc)
     c = mc->peer.connection;
     server = mc->server;
 
-    if (mc->in.pos != mc->in.last) {
-        ngx_http_auth_jwt_mc_unasked(mc);
-        ngx_http_auth_jwt_mc_close(mc);
-        return;
-    }
-
-    if (ngx_terminate || ngx_exiting || server->nidle >= server->store->keepalive)
+    if (ngx_terminate || ngx_exiting
+        || server->nidle >= server->store->keepalive)
     {
         ngx_http_auth_jwt_mc_close(mc);
         return;
@@ -836,41 +1198,6 @@ ngx_http_auth_jwt_mc_idle(ngx_http_auth_jwt_mc_conn_t *mc)
     c->idle = 1;
     mc->reused = 1;
     mc->received = 0;
-
-    if (c->read->ready) {
-        ngx_http_auth_jwt_mc_idle_check(mc);
-    }
-}
-
-
-/* an idle connection that becomes readable was closed, or is out of step */
-
-static void
-ngx_http_auth_jwt_mc_idle_check(ngx_http_auth_jwt_mc_conn_t *mc)
-{
-    int                n;
-    char               buf[1];
-    ngx_connection_t  *c;
-
-    c = mc->peer.connection;
-
-    if (!c->close) {
-        n = recv(c->fd, buf, 1, MSG_PEEK);
-
-        if (n == -1 && ngx_socket_errno == NGX_EAGAIN) {
-            c->read->ready = 0;
-
-            if (ngx_handle_read_event(c->read, 0) == NGX_OK) {
-                return;
-            }
-        }
-
-        if (n > 0) {
-            ngx_http_auth_jwt_mc_unasked(mc);
-        }
-    }
-
-    ngx_http_auth_jwt_mc_close(mc);
 }
 
 

@@ -27,8 +27,12 @@
 #define NGX_HTTP_AUTH_JWT_CONNECTIONS        16
 #define NGX_HTTP_AUTH_JWT_PIPELINE           32
 
-/* keys one "gets" asks for: a session and its revocation keys */
+/* keys one lookup asks for: a session and its revocation keys */
 #define NGX_HTTP_AUTH_JWT_MAX_KEYS           9
+
+/* the lookups merged into one "gets": its keys, and its line with "\r\n" */
+#define NGX_HTTP_AUTH_JWT_GROUP_KEYS         64
+#define NGX_HTTP_AUTH_JWT_GROUP_LINE         2048
 
 
 typedef struct ngx_http_auth_jwt_server_s  ngx_http_auth_jwt_server_t;
@@ -67,10 +71,11 @@ struct ngx_http_auth_jwt_server_s {
 
 
 /*
- * A command and its reply. The caller fills the command part and submits;
- * the handler is called once, with rc NGX_OK (the reply is in items or
- * line) or NGX_ERROR (reason says why; too_long is set when an item was
- * longer than max_value).
+ * A command and its reply. The caller fills the command part (a lookup's
+ * keys, a touch's whole command) and submits; the handler is called once,
+ * with rc NGX_OK (the reply is in items or line) or NGX_ERROR (reason says
+ * why; too_long is set when an item was longer than max_value). Lookups
+ * queued together leave merged into one "gets".
  */
 struct ngx_http_auth_jwt_mc_op_s {
     ngx_queue_t                  queue;      /* in a pipeline or a backlog */
@@ -78,7 +83,7 @@ struct ngx_http_auth_jwt_mc_op_s {
 
     /* the command */
     ngx_uint_t                   type;       /* ..._MC_GETS, ..._MC_CAS */
-    ngx_str_t                    command;    /* whole, with its "\r\n" */
+    ngx_str_t                    command;    /* cas: whole, with "\r\n" */
     ajwt_str_t                  *keys;       /* gets: the keys, in order */
     ngx_uint_t                   nkeys;
     size_t                       max_value;
@@ -95,7 +100,9 @@ struct ngx_http_auth_jwt_mc_op_s {
     void                        *data;
 
     uint64_t                     start;      /* timed, for the counters */
+    ngx_uint_t                   merged;     /* the ops its write answers */
     unsigned                     retried:1;
+    unsigned                     solo:1;     /* was in an unreadable reply */
 };
 
 

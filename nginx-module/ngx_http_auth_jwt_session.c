@@ -5,9 +5,9 @@
  * The session check and revocation lookups of a request. Its keys are
  * grouped by the server the core places them on (ajwt_ring_locate), one
  * "gets" per server; each reply is handed to the core, which says what a
- * record, its absence or a touch's reply means. This file only builds the
- * commands and combines the verdicts: a definite refusal (revoked, logged
- * out...) wins over a store failure, which wins over a pass.
+ * record, its absence or a touch's reply means, and how the verdicts of a
+ * request's lookups combine. This file only builds the commands and keeps
+ * the verdict that stands.
  */
 
 
@@ -57,9 +57,7 @@ ngx_int_t
 ngx_http_auth_jwt_session_check(ngx_http_request_t *r,
     ngx_http_auth_jwt_store_t *store, ngx_http_auth_jwt_session_t *s)
 {
-    u_char                      *p;
-    size_t                       len;
-    ngx_uint_t                   i, k;
+    ngx_uint_t                   i;
     ngx_array_t                  lookups;
     ngx_http_auth_jwt_lookup_t  *lk;
     ngx_http_auth_jwt_check_t   *check;
@@ -100,32 +98,8 @@ ngx_http_auth_jwt_session_check(ngx_http_request_t *r,
         }
     }
 
-    /* "gets k1 k2...": each lookup's keys, as one command */
-
     for (i = 0; i < lookups.nelts; i++) {
         lk = ((ngx_http_auth_jwt_lookup_t **) lookups.elts)[i];
-
-        len = sizeof("gets\r\n") - 1;
-
-        for (k = 0; k < lk->op.nkeys; k++) {
-            len += 1 + lk->keys[k].len;
-        }
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        lk->op.command.data = p;
-        p = ngx_cpymem(p, "gets", 4);
-
-        for (k = 0; k < lk->op.nkeys; k++) {
-            *p++ = ' ';
-            p = ngx_cpymem(p, lk->keys[k].data, lk->keys[k].len);
-        }
-
-        *p++ = CR; *p++ = LF;
-        lk->op.command.len = p - lk->op.command.data;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "auth_jwt: %ui keys looked up on memcached server %V",
@@ -421,20 +395,13 @@ ngx_http_auth_jwt_touch_handler(ngx_http_auth_jwt_mc_op_t *op)
 }
 
 
-/* a definite refusal wins over a store failure, which wins over a pass */
+/* one lookup's verdict, combined with the others' as the core says */
 
 static void
 ngx_http_auth_jwt_check_verdict(ngx_http_auth_jwt_check_t *check,
     ajwt_status_t status, const char *reason)
 {
-    if (status == AJWT_OK) {
-        return;
-    }
-
-    if (check->status == AJWT_OK
-        || (check->status == AJWT_SESSION_STORE_UNAVAILABLE
-            && status != AJWT_SESSION_STORE_UNAVAILABLE))
-    {
+    if (ajwt_session_verdict_prevails(check->status, status)) {
         check->status = status;
         check->reason = reason;
     }

@@ -84,6 +84,13 @@ public func ajwt_revocation_decide(
     outcome(reason) { () throws(SessionError) in try Revocation.check(recordPresent: present != 0) }
 }
 
+// MARK: - Combining a request's verdicts
+
+@c @implementation
+public func ajwt_session_verdict_prevails(_ current: ajwt_status_t, _ next: ajwt_status_t) -> Int32 {
+    SessionVerdict.prevails(SessionVerdict(cStatus: next), over: SessionVerdict(cStatus: current)) ? 1 : 0
+}
+
 // MARK: - The ring
 
 @c @implementation
@@ -188,6 +195,18 @@ extension SessionError.Status {
         case .invalidSession: return AJWT_INVALID_SESSION
         case .sessionStoreUnavailable: return AJWT_SESSION_STORE_UNAVAILABLE
         case .tokenRevoked: return AJWT_TOKEN_REVOKED
+        }
+    }
+}
+
+extension SessionVerdict {
+    /// The class of a status a lookup gave: `AJWT_OK` passes, `AJWT_SESSION_STORE_UNAVAILABLE` is a store failure,
+    /// any other status refuses.
+    init(cStatus: ajwt_status_t) {
+        switch cStatus {
+        case AJWT_OK: self = .pass
+        case AJWT_SESSION_STORE_UNAVAILABLE: self = .storeFailure
+        default: self = .refusal
         }
     }
 }

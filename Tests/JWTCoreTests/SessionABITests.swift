@@ -144,6 +144,25 @@ struct SessionABITests {
         #expect(Self.calling { ajwt_revocation_decide(0, $0) } == .ok)
     }
 
+    @Test("combining a request's verdicts, in any order of arrival")
+    func verdictPrecedence() {
+        let refusals = [AJWT_TOKEN_REVOKED, AJWT_LOGGED_OUT, AJWT_FINGERPRINT_MISMATCH, AJWT_SESSION_IDLE_TIMEOUT,
+                        AJWT_INVALID_SESSION, AJWT_INVALID_TOKEN]
+        for refusal in refusals {
+            #expect(ajwt_session_verdict_prevails(AJWT_OK, refusal) != 0)
+            #expect(ajwt_session_verdict_prevails(AJWT_SESSION_STORE_UNAVAILABLE, refusal) != 0)
+            #expect(ajwt_session_verdict_prevails(refusal, AJWT_SESSION_STORE_UNAVAILABLE) == 0)
+            #expect(ajwt_session_verdict_prevails(refusal, AJWT_OK) == 0)
+            for other in refusals {
+                #expect(ajwt_session_verdict_prevails(refusal, other) == 0, "the first refusal stands")
+            }
+        }
+        #expect(ajwt_session_verdict_prevails(AJWT_OK, AJWT_SESSION_STORE_UNAVAILABLE) != 0)
+        #expect(ajwt_session_verdict_prevails(AJWT_SESSION_STORE_UNAVAILABLE, AJWT_SESSION_STORE_UNAVAILABLE) == 0)
+        #expect(ajwt_session_verdict_prevails(AJWT_SESSION_STORE_UNAVAILABLE, AJWT_OK) == 0)
+        #expect(ajwt_session_verdict_prevails(AJWT_OK, AJWT_OK) == 0)
+    }
+
     @Test("TOKEN_REVOKED is named, after every other status")
     func statusName() {
         #expect(String(cString: ajwt_status_name(AJWT_TOKEN_REVOKED)) == "TOKEN_REVOKED")

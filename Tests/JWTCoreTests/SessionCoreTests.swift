@@ -34,6 +34,22 @@ struct SessionCoreTests {
         #expect(error?.status == .tokenRevoked)
     }
 
+    @Test("a request's verdicts: a refusal over a store failure over a pass; the first of a kind stands")
+    func verdicts() {
+        let refusals: [SessionError] = [.revoked, .noRecord, .invalidKey, .recordTooLong, .deletedDuringCheck]
+        #expect(SessionVerdict(nil) == .pass)
+        #expect(SessionVerdict(.unexpectedReply) == .storeFailure)
+        for error in refusals {
+            #expect(SessionVerdict(error) == .refusal, "\(error.reason)")
+        }
+        let all: [SessionVerdict] = [.pass, .storeFailure, .refusal]
+        for (i, current) in all.enumerated() {
+            for (j, next) in all.enumerated() {
+                #expect(SessionVerdict.prevails(next, over: current) == (j > i), "\(next) over \(current)")
+            }
+        }
+    }
+
     @Test("the revocation record and its lifetime")
     func revocationRecord() {
         #expect(Revocation.record(revokedAt: 1_800_000_000) == Array(#"{"revoked_at":1800000000}"#.utf8))

@@ -1,15 +1,17 @@
 #!/usr/bin/perl
 
 # The pipelined memcached client: concurrent requests share a few
-# connections (connections=), at most pipeline= commands in flight on
-# each, written together and answered in order. Against a scripted server
-# that delays its replies, so that commands pile up: every request gets
-# the verdict on its own record (each record has its own fingerprint, so a
-# reply read by the wrong request is a FINGERPRINT_MISMATCH); replies split
-# across reads are read whole; an unreadable reply fails its own request
-# only; a server that answers some commands and then hangs, or closes,
-# fails the requests still waiting on it, quickly; clients that leave
-# while their lookup is queued do not disturb the others.
+# connections (connections=), at most pipeline= commands on each, written
+# together (one write in flight per connection: commands queued meanwhile
+# are held until its replies are in) and answered in order. Against a
+# scripted server that delays its replies, so that commands pile up: every
+# request gets the verdict on its own record (each record has its own
+# fingerprint, so a reply read by the wrong request is a
+# FINGERPRINT_MISMATCH); replies split across reads are read whole; an
+# unreadable reply fails its own request only; a server that answers some
+# commands and then hangs, or closes, fails the requests still waiting on
+# it, quickly; clients that leave while their lookup is queued do not
+# disturb the others.
 
 use strict;
 use warnings;
@@ -31,12 +33,13 @@ my $STATS = testdir() . '/stats';
 my @SERVERS;
 END { kill 'KILL', @SERVERS if @SERVERS }
 
-# A memcached that answers "gets" with a live record whose fingerprint is
-# "fp-<key>", after $o{delay} seconds, $o{chunk} bytes at a time; answers
-# only the first $o{answer} commands of a connection, then hangs (or closes
-# with $o{close}); a key starting with "garbage" gets an unreadable reply.
-# It appends to $STATS one line per read: "<connection> <commands read>
-# <commands waiting for their reply>".
+# A memcached that answers "gets" with a live record per key, whose
+# fingerprint is "fp-<key>", after $o{delay} seconds, $o{chunk} bytes at a
+# time; answers only the first $o{answer} commands of a connection, then
+# hangs (or closes with $o{close}); a command with a key starting with
+# "garbage" gets an unreadable reply, one with a key starting with "huge"
+# a record over 64 KiB for it. It appends to $STATS one line per read:
+# "<connection> <keys read> <keys waiting for their reply> <commands read>".
 sub start_pipeline_server {
     my (%o) = @_;
     my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
@@ -46,6 +49,7 @@ sub start_pipeline_server {
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         alarm(60);
+        $SIG{PIPE} = 'IGNORE';    # nginx closes a connection it cannot read
         open my $log, '>>', $STATS or die;
         $log->autoflush(1);
         my $sel = IO::Select->new($l);
@@ -67,24 +71,29 @@ sub start_pipeline_server {
                     next;
                 }
                 $in{$f} .= $buf;
-                my $read = 0;
+                my ($read, $commands) = (0, 0);
                 while ($in{$f} =~ s/^([^\n]*\n)//) {
                     my $line = $1;
-                    next unless $line =~ /^gets (\S+)/;
-                    my $key = $1;
-                    $read++;
-                    my $reply = $key =~ /^garbage/ ? "HELLO\r\n"
-                        : do {
-                            my $data = record(fingerprint => "fp-$key",
-                                last_access_time => now(),
-                                session_idle_timeout => -1);
-                            sprintf("VALUE %s 0 %d 1\r\n%s\r\nEND\r\n", $key,
+                    next unless $line =~ /^gets ([^\r\n]+)/;
+                    my @keys = split / /, $1;
+                    $read += @keys;
+                    $commands++;
+                    my $reply = (grep { /^garbage/ } @keys) ? "HELLO\r\n"
+                        : join('', map {
+                            my $data = /^huge/ ? 'x' x 70000
+                                : record(fingerprint => "fp-$_",
+                                    last_access_time => now(),
+                                    session_idle_timeout => -1);
+                            sprintf("VALUE %s 0 %d 1\r\n%s\r\n", $_,
                                 length $data, $data);
-                        };
-                    push @{ $out{$f} }, [time() + ($o{delay} // 0), $reply];
+                        } @keys) . "END\r\n";
+                    push @{ $out{$f} },
+                        [time() + ($o{delay} // 0), $reply, scalar @keys];
                 }
-                printf $log "%d %d %d\n", $id{$f}, $read, scalar @{ $out{$f} }
-                    if $read;
+                my $waiting = 0;
+                $waiting += $_->[2] for @{ $out{$f} };
+                printf $log "%d %d %d %d\n", $id{$f}, $read, $waiting,
+                    $commands if $read;
             }
             for my $h ($sel->handles) {
                 next if $h == $l;
@@ -158,6 +167,20 @@ sub codes {
     return \%n;
 }
 
+# One request, then seven held behind it while its reply is owed, which
+# leave together once it is in: key "<prefix>-0", then $keys->(i) (default
+# "<prefix>-<i>"). Returns the lone one's answer, the seven's and the
+# seconds they took.
+sub lone_then_seven {
+    my ($prefix, $keys) = @_;
+    my $t0 = time();
+    my $lone = http_start('/', 'X-Auth-Token' => session_token("$prefix-0"),
+        'Finger-Print' => "fp-$prefix-0");
+    sleep(0.05);
+    my $seven = burst(7, $keys // $prefix);
+    return (http_finish($lone, 10), $seven, time() - $t0);
+}
+
 # nginx with a session check against the scripted server, with the given
 # auth_jwt_memcached parameters.
 sub start_session_nginx {
@@ -205,7 +228,79 @@ $answers = burst(12, sub { $_[0] == 6 ? 'garbage-6' : "g-$_[0]" });
 is($answers->[5]{status}, 503, 'an unreadable reply fails its own request');
 is_deeply([grep { $_ != 6 && $answers->[$_ - 1]{status} != 200 } 1 .. 12], [],
     'the requests behind it are answered on another connection');
+stop_server($fake);
 
+# A merged reply that cannot be read, or holds a record over 64 KiB, is no
+# single lookup's fault: each goes again alone, and only its own fails.
+for my $bad (['garbage', qr/SESSION_STORE_UNAVAILABLE/],
+             ['huge', qr/INVALID_SESSION/])
+{
+    my ($kind, $want) = @$bad;
+    $fake = start_pipeline_server(delay => 0.3);
+    my ($lone, $seven) = lone_then_seven("ok-$kind",
+        sub { $_[0] == 4 ? "$kind-4" : "ok-$kind-$_[0]" });
+    is($lone->{status}, 200, "$kind in a merged reply: the request before passes");
+    like($seven->[3]{body}, $want, "$kind: its own request fails");
+    is_deeply([grep { $_ != 4 && $seven->[$_ - 1]{status} != 200 } 1 .. 7], [],
+        "$kind: the six merged with it pass");
+    my @reads = do {
+        open my $fh, '<', $STATS or die "$STATS: $!";
+        map { [split] } <$fh>;
+    };
+    my ($keys, $commands) = (0, 0);
+    for (@reads[2 .. $#reads]) {
+        $keys += $_->[1];
+        $commands += $_->[3];
+    }
+    # 7 + 3: the three behind the bad one go once more on a new connection
+    is_deeply([$reads[1][1], $reads[1][3], $keys, $commands], [7, 1, 10, 10],
+        "$kind: the seven merged, then asked again one by one");
+    stop_server($fake);
+    settle();
+}
+
+###############################################################################
+# One write in flight per connection: commands queued while its replies are
+# owed are held, and leave together, in one write, once those are in.
+
+$fake = start_pipeline_server(delay => 0.3);
+my $first = http_start('/', 'X-Auth-Token' => session_token('held-0'),
+    'Finger-Print' => 'fp-held-0');
+sleep(0.1);
+my @held = map {
+    http_start('/', 'X-Auth-Token' => session_token("held-$_"),
+        'Finger-Print' => "fp-held-$_")
+} 1 .. 5;
+$answers = [map { http_finish($_, 10) } $first, @held];
+is(codes($answers)->{'200 '}, 6, 'held commands: all answered');
+my @reads = do {
+    open my $fh, '<', $STATS or die "$STATS: $!";
+    map { [split] } <$fh>;
+};
+is_deeply([map { $_->[1] } @reads], [1, 5],
+    'the five queued while the first reply was owed leave in one write');
+is_deeply([map { $_->[2] } @reads], [1, 5],
+    'after that reply: never more than one write in flight');
+is_deeply([map { $_->[3] } @reads], [1, 1], 'merged into one "gets"');
+stop_server($fake);
+
+# Requests of one session, held together: the key is asked once, and each
+# reads the one item.
+$fake = start_pipeline_server(delay => 0.3);
+$first = http_start('/', 'X-Auth-Token' => session_token('twin-0'),
+    'Finger-Print' => 'fp-twin-0');
+sleep(0.1);
+@held = map {
+    http_start('/', 'X-Auth-Token' => session_token('twin'),
+        'Finger-Print' => 'fp-twin')
+} 1 .. 3;
+$answers = [map { http_finish($_, 10) } $first, @held];
+is(codes($answers)->{'200 '}, 4, 'one session, three requests held: all pass');
+@reads = do {
+    open my $fh, '<', $STATS or die "$STATS: $!";
+    map { [split] } <$fh>;
+};
+is_deeply([map { $_->[1] } @reads], [1, 1], 'the shared key asked once');
 stop_server($fake);
 
 ###############################################################################
@@ -217,33 +312,24 @@ is(codes($answers)->{'200 '}, 16, 'replies split across reads: all read whole');
 stop_server($fake);
 
 ###############################################################################
-# A server that answers 3 commands on a connection, then hangs.
+# A server that answers the first command on a connection, then hangs, or
+# closes it: one request goes first, seven are held behind it and leave
+# once it is answered.
 
-$fake = start_pipeline_server(delay => 0.1, answer => 3);
-my $t0 = time();
-$answers = burst(8, 'hang');
-my $took = time() - $t0;
-my $c = codes($answers);
-is(($c->{'200 '} // 0) + ($c->{'503 SESSION_STORE_UNAVAILABLE'} // 0), 8,
-    'a server that hangs: each request passes or fails closed');
-ok(($c->{'200 '} // 0) >= 3, 'the commands answered before it hung pass');
-ok(($c->{'503 SESSION_STORE_UNAVAILABLE'} // 0) >= 1,
+$fake = start_pipeline_server(delay => 0.1, answer => 1);
+my ($lone, $seven, $took) = lone_then_seven('hang');
+is($lone->{status}, 200, 'a server that hangs: the command it answered passes');
+is(codes($seven)->{'503 SESSION_STORE_UNAVAILABLE'}, 7,
     'those waiting when it hung: 503');
 ok($took < 6, sprintf('within the timeout, not forever (%.1f s)', $took));
 stop_server($fake);
 settle();
 
-###############################################################################
-# A server that answers 3 commands on a connection, then closes it.
-
-$fake = start_pipeline_server(delay => 0.1, answer => 3, close => 1);
-$t0 = time();
-$answers = burst(8, 'closes');
-$took = time() - $t0;
-$c = codes($answers);
-is(($c->{'200 '} // 0) + ($c->{'503 SESSION_STORE_UNAVAILABLE'} // 0), 8,
-    'a server that closes mid-pipeline: each request passes or fails closed');
-ok(($c->{'503 SESSION_STORE_UNAVAILABLE'} // 0) >= 1,
+$fake = start_pipeline_server(delay => 0.1, answer => 1, close => 1);
+($lone, $seven, $took) = lone_then_seven('closes');
+is($lone->{status}, 200,
+    'a server that closes mid-pipeline: the command it answered passes');
+is(codes($seven)->{'503 SESSION_STORE_UNAVAILABLE'}, 7,
     'those waiting when it closed: 503');
 ok($took < 1, sprintf('at once, not after the timeout (%.2f s)', $took));
 stop_server($fake);

@@ -455,6 +455,19 @@ ajwt_status_t ajwt_revocation_decide(int present, const char **reason);
 
 
 /*
+ * A request's lookups (its session key and its revocation keys, on one or
+ * more servers) are answered in any order; their verdicts combine into the
+ * request's. Returns non-zero when the verdict "next" replaces "current"
+ * (and its reason goes with it): a refusal (any status but the two below)
+ * wins over AJWT_SESSION_STORE_UNAVAILABLE, which wins over AJWT_OK; of two
+ * refusals, or two failures, the first stands. So a revoked token is
+ * refused even while another server is down, and nothing passes while a
+ * lookup failed. Reentrant and thread-safe.
+ */
+int ajwt_session_verdict_prevails(ajwt_status_t current, ajwt_status_t next);
+
+
+/*
  * memcached reply framing (its text protocol), for the module's pipelined
  * connections: where one reply ends in what has been read, and what it
  * holds. Replies carry no request identifier: they are matched to commands
