@@ -86,7 +86,7 @@ struct ngx_http_auth_jwt_mc_op_s {
     ngx_str_t                    command;    /* cas: whole, with "\r\n" */
     ajwt_str_t                  *keys;       /* gets: the keys, in order */
     ngx_uint_t                   nkeys;
-    size_t                       max_value;
+    size_t                       max_value;  /* the same for all lookups */
 
     /* the reply */
     ngx_int_t                    rc;
@@ -100,7 +100,7 @@ struct ngx_http_auth_jwt_mc_op_s {
     void                        *data;
 
     uint64_t                     start;      /* timed, for the counters */
-    ngx_uint_t                   merged;     /* the ops its write answers */
+    ngx_uint_t                   merged;     /* ops its reply answers */
     unsigned                     retried:1;
     unsigned                     solo:1;     /* was in an unreadable reply */
 };

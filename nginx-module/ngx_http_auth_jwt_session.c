@@ -4,10 +4,11 @@
  *
  * The session check and revocation lookups of a request. Its keys are
  * grouped by the server the core places them on (ajwt_ring_locate), one
- * "gets" per server; each reply is handed to the core, which says what a
- * record, its absence or a touch's reply means, and how the verdicts of a
- * request's lookups combine. This file only builds the commands and keeps
- * the verdict that stands.
+ * lookup per server (which the client sends in one "gets", with those of
+ * concurrent requests); each reply is handed to the core, which says what
+ * a record, its absence or a touch's reply means, and how the verdicts of
+ * a request's lookups combine. This file only groups the keys, writes the
+ * touches and keeps the verdict that stands.
  */
 
 
