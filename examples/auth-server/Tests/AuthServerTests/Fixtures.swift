@@ -35,17 +35,15 @@ final class Memcached: @unchecked Sendable {  // immutable; Process is only read
                 + (geteuid() == 0 ? ["-u", "nobody"] : [])
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let address = "127.0.0.1:\(port)"
+            // Tests run in parallel: the port may be another test's memcached, which answers while this one
+            // fails to bind. Only this process's pid in `stats` says the server is this test's own.
             for _ in 0..<100 where process.isRunning {
-                do {
-                    // A new client each time: one that failed waits a second before trying the server again.
-                    _ = try SessionStore(servers: [address], timeoutMilliseconds: 200).record(forKey: "probe")
-                    self.address = address
+                if Self.pid(port: port) == process.processIdentifier {
+                    self.address = "127.0.0.1:\(port)"
                     self.process = process
                     return
-                } catch {
-                    usleep(50_000)
                 }
+                usleep(50_000)
             }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -54,6 +52,41 @@ final class Memcached: @unchecked Sendable {  // immutable; Process is only read
     }
 
     struct MemcachedDidNotStart: Error {}
+
+    /// The pid the memcached on 127.0.0.1:`port` reports (`stats`), or `nil` when none answers.
+    static func pid(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else {
+            return nil
+        }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        let command = Array("stats\r\n".utf8)
+        guard connected == 0, send(fd, command, command.count, 0) == command.count else {
+            return nil
+        }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !reply.suffix(5).elementsEqual("END\r\n".utf8) {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else {
+                return nil
+            }
+            reply += buffer[..<count]
+        }
+        let pid = String(decoding: reply, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("STAT pid ") }
+        return pid.flatMap { Int32($0.dropFirst("STAT pid ".count)) }
+    }
 
     func store() throws -> SessionStore {
         try SessionStore(servers: [self.address], timeoutMilliseconds: 1000)
